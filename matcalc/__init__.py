@@ -1,0 +1,16 @@
+"""matcalc: matrix differentials the way they are done on paper, checked by numbers.
+
+    >>> import matcalc
+    >>> print(matcalc.diff("x^T A x", wrt="x"))
+    (A + A^T) x
+"""
+from .api import Derivative, Result, derive, diff, parse
+from .decls import Decls
+from .errors import DeclarationError, DerivationError, MatcalcError, ParseError, ShapeError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
+    "ShapeError", "DeclarationError", "DerivationError", "__version__",
+]

@@ -1,0 +1,253 @@
+"""The Python API: parse, differentiate, identify, simplify, and a result object to print.
+
+`diff("a^T X A X a", "X")` runs the whole first-order pipeline: parse → d() →
+identify (pullback for a scalar f, forward coefficients for a vector f, dt → 1 for
+a scalar variable) → simplify. The result prints in every notation and evaluates.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import expr as E
+from .decls import Decls, split_names
+from .differential import d
+from .errors import DeclarationError, DerivationError
+from .identify import coefficient, pullback, substitute
+from .parse import parse as _parse
+from .parse import symbols_of
+from .printing.factor import factor
+from .printing.text import to_latex, to_text, to_unicode
+from .simplify import simplify, sym
+
+
+def _decls(decls: Decls | None, kw: dict) -> Decls:
+    if decls is not None and kw:
+        raise TypeError("pass either decls= or keyword declarations, not both")
+    if decls is not None:
+        return decls
+    unknown = set(kw) - {"scalar", "vector", "matrix", "symmetric", "dim"}
+    if unknown:
+        raise TypeError(f"unknown declaration keyword(s): {', '.join(sorted(unknown))}")
+    return Decls.build(**kw)
+
+
+def parse(text: str, decls: Decls | None = None, **kw) -> E.Expr:
+    """Parse matrix notation: `parse("x^T A x")`, `parse("tr(S^-1 M)", symmetric="S")`."""
+    return _parse(text, _decls(decls, kw))
+
+
+@dataclass
+class Derivative:
+    """The derivative of f with respect to one variable."""
+
+    variable: E.Symbol
+    kind: str  # gradient | jacobian | derivative | differential
+    expr: E.Expr  # simplified, factored for display
+    f: E.Expr
+
+    @property
+    def name(self) -> str:
+        return self.variable.name
+
+    def notation(self, fmt: str) -> str:
+        if fmt == "text":
+            return to_text(self.expr)
+        if fmt == "unicode":
+            return to_unicode(self.expr)
+        if fmt == "latex":
+            return to_latex(self.expr)
+        if fmt == "numpy":
+            from .printing.numpy import to_numpy
+
+            return to_numpy(self.expr, context=E.add(self.f, self.variable) if self.f.shape == self.variable.shape else self.f)
+        raise ValueError(f"unknown format {fmt!r}")
+
+    def lhs(self, fmt: str = "unicode") -> str:
+        x = self.name
+        if self.kind == "gradient":
+            return {"latex": f"\\nabla_{{{x}}} f", "text": f"grad_{x} f"}.get(fmt, f"∇_{x} f")
+        if self.kind == "jacobian":
+            return {"latex": f"J_{{{x}}}", "text": f"J_{x}"}.get(fmt, f"J_{x}")
+        if self.kind == "derivative":
+            return {"latex": f"\\frac{{\\partial f}}{{\\partial {x}}}", "text": f"df/d{x}"}.get(fmt, f"∂f/∂{x}")
+        return "df" if fmt != "latex" else "\\mathrm{d}f"
+
+
+@dataclass
+class Result:
+    """Everything `diff` found: f, its differential, and one Derivative per variable."""
+
+    source: str
+    f: E.Expr
+    wrt: list
+    differential: E.Expr
+    derivatives: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.derivatives[0].kind
+
+    @property
+    def expr(self) -> E.Expr:
+        """The derivative for a single variable (the first one otherwise)."""
+        return self.derivatives[0].expr
+
+    def __getitem__(self, name: str) -> E.Expr:
+        for dv in self.derivatives:
+            if dv.name == name:
+                return dv.expr
+        raise KeyError(name)
+
+    def __str__(self):
+        return self.format("text")
+
+    def __repr__(self):
+        return f"<matcalc.Result {self.kind} of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
+
+    def _repr_latex_(self):
+        return "$" + self.format("latex") + "$"
+
+    def differential_text(self, fmt: str = "text") -> str:
+        body = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](self.differential)
+        return ("\\mathrm{d}f = " if fmt == "latex" else "df = ") + body
+
+    def format(self, fmt: str = "text") -> str:
+        """The result as text, unicode, latex, numpy, json or differential."""
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        if fmt == "differential":
+            return self.differential_text("text")
+        if len(self.derivatives) == 1 and fmt in ("text", "numpy"):
+            return self.derivatives[0].notation(fmt)
+        lines = []
+        for dv in self.derivatives:
+            if fmt == "numpy":
+                lines.append(f"{dv.name}: {dv.notation(fmt)}")
+            elif len(self.derivatives) == 1:
+                lines.append(dv.notation(fmt))
+            else:
+                lines.append(f"{dv.lhs(fmt)} = {dv.notation(fmt)}")
+        return "\n".join(lines)
+
+    def to_json(self):
+        def one(dv: Derivative):
+            return {
+                "expr": self.source,
+                "wrt": dv.name,
+                "kind": dv.kind,
+                "result": dv.notation("text"),
+                "unicode": dv.notation("unicode"),
+                "latex": dv.notation("latex"),
+                "numpy": dv.notation("numpy"),
+                "differential": self.differential_text("text"),
+                "shape": [str(x) for x in dv.expr.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
+                "notes": self.notes,
+            }
+
+        items = [one(dv) for dv in self.derivatives]
+        return items[0] if len(items) == 1 else items
+
+    def evaluate(self, values: dict) -> dict:
+        """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
+        from .numeric import bind_dims, evaluate, parse_value, _as2d
+
+        env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
+        exprs = [self.f] + [dv.expr for dv in self.derivatives]
+        missing = sorted(set(symbols_of(self.f)) - set(env))
+        if missing:
+            raise DeclarationError(f"--at needs a value for {', '.join(missing)}")
+        for name, s in symbols_of(self.f).items():
+            v = env[name]
+            if s.shape[0] == 1 and s.shape[1] == 1 and v.shape != (1, 1):
+                raise DeclarationError(f"{name} is a scalar but the value given has shape {v.shape}")
+            if s.shape[1] == 1 and v.shape[1] != 1:
+                raise DeclarationError(f"{name} is a column vector but the value given has shape {v.shape}")
+        dims = bind_dims(exprs, env)
+        out = {}
+        for dv in self.derivatives:
+            if dv.kind == "differential":
+                continue
+            out[dv.name] = evaluate(dv.expr, env, dims)
+        out["f"] = evaluate(self.f, env, dims)
+        return out
+
+
+def _kind(f: E.Expr, x: E.Symbol) -> str:
+    if x.is_scalar:
+        return "derivative"
+    if f.is_scalar:
+        return "gradient"
+    if f.cols == 1 and x.cols == 1:
+        return "jacobian"
+    return "differential"
+
+
+def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
+    """The derivatives of an Expr wrt the given symbols (name → Symbol)."""
+    df = d(f, variables)
+    notes = []
+    derivs = []
+    grads = pullback(df, variables) if f.is_scalar else None
+    for name, x in variables.items():
+        kind = _kind(f, x)
+        if f.is_scalar:
+            g = grads[name]
+            if x.symmetric:
+                g = sym(simplify(g))
+                notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
+        elif kind == "derivative":
+            g = substitute(d(f, {name: x}), {x.differential(): E.Const(1)})
+        elif kind == "jacobian":
+            g = coefficient(simplify(d(f, {name: x})), x)
+        else:
+            g = d(f, {name: x})
+        derivs.append(Derivative(x, kind, factor(simplify(g)), f))
+    return Result(source, f, list(variables), factor(simplify(df)), derivs, notes)
+
+
+def diff(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Result:
+    """Differentiate `expr` with respect to `wrt` (a name, a comma list, or a list of names).
+
+    >>> str(diff("x^T A x", "x"))
+    '(A + A^T) x'
+    """
+    decls = _decls(decls, kw)
+    f = _parse(expr, decls)
+    symbols = symbols_of(f)
+    names = split_names([wrt] if isinstance(wrt, str) else (wrt or []))
+    if not names:
+        if len(symbols) == 1:
+            names = list(symbols)
+        else:
+            raise DeclarationError(
+                f"say which variable to differentiate with respect to, e.g. --wrt "
+                f"{sorted(symbols)[0] if symbols else 'x'} (the expression has "
+                f"{', '.join(sorted(symbols)) or 'no variables'})"
+            )
+    variables = {}
+    notes = []
+    for n in names:
+        if n in symbols:
+            variables[n] = symbols[n]
+        else:
+            variables[n] = _absent_variable(n, decls)
+            notes.append(f"{n} does not occur in the expression: its derivative is 0")
+    result = derive(f, variables, expr)
+    result.notes = notes + result.notes
+    return result
+
+
+def _absent_variable(name: str, decls: Decls) -> E.Symbol:
+    try:
+        shape = _parse(name, decls).shape
+    except Exception:  # noqa: BLE001 - an unparsable name is reported by split_names already
+        shape = (1, 1)
+    if shape == (1, 1):
+        return E.Symbol(name, 1, 1)
+    return E.Symbol(name, *(d if isinstance(d, int) else f"n_{name}" for d in shape))
+
+
+__all__ = ["diff", "derive", "parse", "Result", "Derivative", "DerivationError", "Fraction"]

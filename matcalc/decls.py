@@ -1,0 +1,138 @@
+"""Declarations that override the naming conventions: kinds, symmetry and sizes.
+
+Conventions: lowercase latin = column vector, uppercase latin = matrix, Greek
+(spelled `lambda` or written `λ`) = scalar. `--dim X=3x4` or `--dim X=n x m` fixes
+sizes (numeric or symbolic); a single size means n×1 for a vector, n×n for a matrix.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import DeclarationError
+
+GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
+    "xi omicron pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
+    "Sigma Phi Psi Omega"
+).split()
+
+NAME_RE = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?$")
+_DIM_RE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(?:(?:x|×|\*|,)\s*([A-Za-z0-9_]+)\s*)?$")
+
+
+def _dim(tok: str):
+    if tok.isdigit():
+        value = int(tok)
+        if value < 1:
+            raise DeclarationError(f"a size must be a positive integer, not {tok!r}")
+        return value
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", tok):
+        raise DeclarationError(f"bad size {tok!r}: use a positive integer or a name like n")
+    return tok
+
+
+def parse_dim_spec(spec: str):
+    """'3x4', 'n x m', '3×4', 'n,m' or a single size; returns (rows, cols-or-None)."""
+    m = _DIM_RE.match(spec)
+    if not m:
+        raise DeclarationError(
+            f"bad size {spec!r}: write it as 3x4, n x m, or a single size such as 5 or n"
+        )
+    rows = _dim(m.group(1))
+    cols = _dim(m.group(2)) if m.group(2) else None
+    return rows, cols
+
+
+def split_names(values) -> list:
+    """Accept repeated options and comma/space separated lists: ['x,y', 'z'] → [x, y, z]."""
+    out = []
+    for v in values or ():
+        for part in re.split(r"[,\s]+", v.strip()):
+            if not part:
+                continue
+            if not NAME_RE.match(part):
+                raise DeclarationError(f"{part!r} is not a variable name")
+            out.append(part)
+    return out
+
+
+@dataclass
+class Decls:
+    scalars: set = field(default_factory=set)
+    vectors: set = field(default_factory=set)
+    matrices: set = field(default_factory=set)
+    symmetric: set = field(default_factory=set)
+    dims: dict = field(default_factory=dict)  # name -> (rows, cols or None)
+
+    @classmethod
+    def build(cls, scalar=(), vector=(), matrix=(), symmetric=(), dim=()) -> "Decls":
+        """From CLI-style values: lists of names, and dims as 'X=3x4' strings or a dict."""
+        d = cls(
+            set(split_names(_listify(scalar))),
+            set(split_names(_listify(vector))),
+            set(split_names(_listify(matrix))),
+            set(split_names(_listify(symmetric))),
+        )
+        if isinstance(dim, dict):
+            for name, spec in dim.items():
+                d.dims[name] = _dim_value(spec)
+        else:
+            for item in _listify(dim):
+                for part in _split_dim_items(item):
+                    if "=" not in part:
+                        raise DeclarationError(
+                            f"bad --dim {part!r}: write NAME=SIZE, e.g. X=3x4 or X=n x m"
+                        )
+                    name, spec = part.split("=", 1)
+                    name = name.strip()
+                    if not NAME_RE.match(name):
+                        raise DeclarationError(f"bad --dim {part!r}: {name!r} is not a name")
+                    d.dims[name] = parse_dim_spec(spec)
+        kinds = [d.scalars, d.vectors, d.matrices | d.symmetric]
+        for i, a in enumerate(kinds):
+            for b in kinds[i + 1 :]:
+                both = a & b
+                if both:
+                    raise DeclarationError(
+                        f"{', '.join(sorted(both))} declared with two different kinds"
+                    )
+        return d
+
+    def kind_of(self, name: str):
+        if name in self.scalars:
+            return "scalar"
+        if name in self.vectors:
+            return "vector"
+        if name in self.matrices or name in self.symmetric:
+            return "matrix"
+        return None
+
+    def declares(self, name: str) -> bool:
+        return self.kind_of(name) is not None or name in self.dims
+
+
+def _listify(v):
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return list(v)
+
+
+def _dim_value(spec):
+    if isinstance(spec, str):
+        return parse_dim_spec(spec)
+    if isinstance(spec, int):
+        return (_dim(str(spec)), None)
+    spec = tuple(spec)
+    if len(spec) == 1:
+        return (_dim(str(spec[0])), None)
+    if len(spec) == 2:
+        return (_dim(str(spec[0])), _dim(str(spec[1])))
+    raise DeclarationError(f"bad size {spec!r}")
+
+
+def _split_dim_items(item: str):
+    """'X=3x4, y=4' → ['X=3x4', 'y=4'] (commas separate items only before a NAME=)."""
+    return [p.strip() for p in re.split(r",\s*(?=[A-Za-z][A-Za-z0-9_]*\s*=)", item) if p.strip()]

@@ -1,0 +1,804 @@
+"""The expression tree: immutable nodes that know their shape.
+
+Only construction lives here. The constructor functions (`add`, `mul`, `transpose`,
+...) validate shapes and fold the trivial cases (`X + 0`, `1 X`, `(Xᵀ)ᵀ`, `I X`,
+scalar factors of a product moved to the front), so no later stage has to clean
+up after another. Rewriting to a normal form is simplify.py's job.
+
+A dimension is an int or a symbolic name (str). Scalars are 1×1. Every node has a
+cached string `key` that identifies it; equality and hashing use it, and sorting
+by it gives the deterministic order of commutative operands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+from typing import Union
+
+from .errors import ShapeError
+
+Dim = Union[int, str]
+Number = Union[Fraction, float]
+ONE = Fraction(1)
+ZERO = Fraction(0)
+
+
+def fmt_dim(d: Dim) -> str:
+    return str(d)
+
+
+def fmt_shape(shape) -> str:
+    return f"{fmt_dim(shape[0])}×{fmt_dim(shape[1])}"
+
+
+def as_number(v) -> Number:
+    if isinstance(v, (Fraction, float)):
+        return v
+    if isinstance(v, int):
+        return Fraction(v)
+    raise TypeError(f"not a number: {v!r}")
+
+
+def fmt_number(v: Number) -> str:
+    if isinstance(v, Fraction):
+        return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+    return repr(v)
+
+
+class Expr:
+    """Base of all nodes. Subclasses are frozen dataclasses with eq=False."""
+
+    @property
+    def shape(self) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def args(self) -> tuple:
+        """Child expressions, in order."""
+        return ()
+
+    def rebuild(self, args) -> "Expr":
+        """The same node over new children, through the folding constructors."""
+        return self
+
+    @property
+    def rows(self):
+        return self.shape[0]
+
+    @property
+    def cols(self):
+        return self.shape[1]
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == (1, 1)
+
+    @cached_property
+    def key(self) -> str:
+        return self._key()
+
+    def _key(self) -> str:
+        raise NotImplementedError
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((type(self).__name__, self.key))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return self is other or (
+            type(self) is type(other) and self._hash == other._hash and self.key == other.key
+        )
+
+    @cached_property
+    def symbols(self) -> frozenset:
+        """Names of the symbols in this expression (differentials as 'dX')."""
+        out = set()
+        for a in self.args:
+            out |= a.symbols
+        return frozenset(out)
+
+    @cached_property
+    def has_differential(self) -> bool:
+        return any(a.has_differential for a in self.args)
+
+    def __repr__(self):
+        from .printing.text import to_text
+
+        return f"<{type(self).__name__} {to_text(self)}>"
+
+    def __str__(self):
+        from .printing.text import to_text
+
+        return to_text(self)
+
+
+def _node(cls):
+    return dataclass(frozen=True, eq=False, repr=False)(cls)
+
+
+# ---------------------------------------------------------------- leaves
+
+
+@_node
+class Symbol(Expr):
+    name: str
+    nrows: Dim
+    ncols: Dim
+    symmetric: bool = False
+    diff: bool = False  # the differential dX of the variable X
+
+    @property
+    def shape(self):
+        return (self.nrows, self.ncols)
+
+    def _key(self):
+        return ("d" if self.diff else "") + self.name
+
+    @cached_property
+    def symbols(self):
+        return frozenset([self._key()])
+
+    @property
+    def has_differential(self):
+        return self.diff
+
+    def differential(self) -> "Symbol":
+        return Symbol(self.name, self.nrows, self.ncols, self.symmetric, True)
+
+
+@_node
+class Const(Expr):
+    value: Number
+
+    @property
+    def shape(self):
+        return (1, 1)
+
+    def _key(self):
+        return fmt_number(self.value)
+
+
+@_node
+class Identity(Expr):
+    n: Dim
+
+    @property
+    def shape(self):
+        return (self.n, self.n)
+
+    def _key(self):
+        return f"I[{self.n}]"
+
+
+@_node
+class Zero(Expr):
+    nrows: Dim
+    ncols: Dim
+
+    @property
+    def shape(self):
+        return (self.nrows, self.ncols)
+
+    def _key(self):
+        return f"0[{self.nrows},{self.ncols}]"
+
+
+@_node
+class Ones(Expr):
+    nrows: Dim
+    ncols: Dim
+
+    @property
+    def shape(self):
+        return (self.nrows, self.ncols)
+
+    def _key(self):
+        return f"1[{self.nrows},{self.ncols}]"
+
+
+# ---------------------------------------------------------------- inner nodes
+
+
+@_node
+class Add(Expr):
+    terms: tuple
+
+    @property
+    def args(self):
+        return self.terms
+
+    def rebuild(self, args):
+        return add(*args)
+
+    @property
+    def shape(self):
+        return self.terms[0].shape
+
+    def _key(self):
+        return "(" + " + ".join(t.key for t in self.terms) + ")"
+
+
+@_node
+class MatMul(Expr):
+    """coeff · scalar factors · chain; the 1×1 factors come first, sorted."""
+
+    coeff: Number
+    factors: tuple
+
+    @property
+    def args(self):
+        return self.factors
+
+    def rebuild(self, args):
+        return mul(Const(self.coeff), *args)
+
+    @cached_property
+    def chain(self) -> tuple:
+        return tuple(f for f in self.factors if not f.is_scalar)
+
+    @cached_property
+    def scalars(self) -> tuple:
+        return tuple(f for f in self.factors if f.is_scalar)
+
+    @cached_property
+    def shape(self):
+        ch = self.chain
+        return (ch[0].rows, ch[-1].cols) if ch else (1, 1)
+
+    def _key(self):
+        return "[" + fmt_number(self.coeff) + "*" + " ".join(f.key for f in self.factors) + "]"
+
+
+class _Unary(Expr):
+    @property
+    def args(self):
+        return (self.arg,)
+
+    def _key(self):
+        return f"{self.tag}({self.arg.key})"
+
+
+@_node
+class Transpose(_Unary):
+    arg: Expr
+    tag = "T"
+
+    def rebuild(self, args):
+        return transpose(args[0])
+
+    @property
+    def shape(self):
+        return (self.arg.cols, self.arg.rows)
+
+
+@_node
+class Inverse(_Unary):
+    arg: Expr
+    tag = "inv"
+
+    def rebuild(self, args):
+        return inv(args[0])
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+@_node
+class Trace(_Unary):
+    arg: Expr
+    tag = "tr"
+
+    def rebuild(self, args):
+        return trace(args[0])
+
+    @property
+    def shape(self):
+        return (1, 1)
+
+
+@_node
+class Det(_Unary):
+    arg: Expr
+    tag = "det"
+
+    def rebuild(self, args):
+        return det(args[0])
+
+    @property
+    def shape(self):
+        return (1, 1)
+
+
+@_node
+class Sum(_Unary):
+    """Sum of all entries."""
+
+    arg: Expr
+    tag = "sum"
+
+    def rebuild(self, args):
+        return sum_entries(args[0])
+
+    @property
+    def shape(self):
+        return (1, 1)
+
+
+@_node
+class Diag(_Unary):
+    """diag(v): the square matrix with the vector v on its diagonal."""
+
+    arg: Expr
+    tag = "diag"
+
+    def rebuild(self, args):
+        return diag(args[0])
+
+    @property
+    def shape(self):
+        return (self.arg.rows, self.arg.rows)
+
+
+@_node
+class DiagPart(_Unary):
+    """diagvec(M): the diagonal of a square matrix as a column vector."""
+
+    arg: Expr
+    tag = "diagvec"
+
+    def rebuild(self, args):
+        return diag_part(args[0])
+
+    @property
+    def shape(self):
+        return (self.arg.rows, 1)
+
+
+@_node
+class Func(Expr):
+    """An elementwise function (a plain scalar function when the argument is 1×1)."""
+
+    name: str
+    arg: Expr
+
+    @property
+    def args(self):
+        return (self.arg,)
+
+    def rebuild(self, args):
+        return func(self.name, args[0])
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _key(self):
+        return f"{self.name}({self.arg.key})"
+
+
+@_node
+class Power(Expr):
+    """Elementwise power with a constant exponent (ordinary power for scalars)."""
+
+    base: Expr
+    exponent: Number
+
+    @property
+    def args(self):
+        return (self.base,)
+
+    def rebuild(self, args):
+        return power(args[0], self.exponent)
+
+    @property
+    def shape(self):
+        return self.base.shape
+
+    def _key(self):
+        return f"pow({self.base.key},{fmt_number(self.exponent)})"
+
+
+@_node
+class Hadamard(Expr):
+    factors: tuple
+
+    @property
+    def args(self):
+        return self.factors
+
+    def rebuild(self, args):
+        return hadamard(*args)
+
+    @property
+    def shape(self):
+        return self.factors[0].shape
+
+    def _key(self):
+        return "{" + " .* ".join(f.key for f in self.factors) + "}"
+
+
+@_node
+class Kron(Expr):
+    left: Expr
+    right: Expr
+
+    @property
+    def args(self):
+        return (self.left, self.right)
+
+    def rebuild(self, args):
+        return kron(*args)
+
+    @cached_property
+    def shape(self):
+        return (_dim_mul(self.left.rows, self.right.rows), _dim_mul(self.left.cols, self.right.cols))
+
+    def _key(self):
+        return f"kron({self.left.key},{self.right.key})"
+
+
+NODE_TYPES = (
+    Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
+    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron,
+)
+
+
+def _dim_mul(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return f"{a}*{b}"
+
+
+# ---------------------------------------------------------------- constructors
+
+
+def const(v) -> Const:
+    return Const(as_number(v))
+
+
+def _shape_mismatch(what: str, a: Expr, b: Expr, why: str) -> ShapeError:
+    return ShapeError(
+        f"shape mismatch in {what}: `{a}` is {fmt_shape(a.shape)} but `{b}` is "
+        f"{fmt_shape(b.shape)} ({why})"
+    )
+
+
+def _split_coeff(t: Expr):
+    """A term as (numeric coefficient, the rest)."""
+    if isinstance(t, MatMul):
+        rest = t.factors[0] if len(t.factors) == 1 else MatMul(ONE, t.factors)
+        return t.coeff, rest
+    if isinstance(t, Const):
+        return t.value, Const(ONE)
+    return ONE, t
+
+
+def add(*terms: Expr) -> Expr:
+    """Sum; flattens, checks shapes, drops zeros and collects like terms in first-seen order."""
+    flat = []
+    for t in terms:
+        flat.extend(t.terms if isinstance(t, Add) else (t,))
+    if not flat:
+        raise ValueError("add() needs at least one term")
+    shape = flat[0].shape
+    for t in flat[1:]:
+        if t.shape != shape:
+            raise _shape_mismatch("a sum", flat[0], t, "terms of a sum must have equal shapes")
+    coeffs: dict = {}
+    for t in flat:
+        if isinstance(t, Zero):
+            continue
+        c, rest = _split_coeff(t)
+        coeffs[rest] = coeffs.get(rest, ZERO) + c
+    out = [scale(c, rest) for rest, c in coeffs.items() if c != 0]
+    if not out:
+        return Zero(*shape)
+    return out[0] if len(out) == 1 else Add(tuple(out))
+
+
+def scale(c, e: Expr) -> Expr:
+    c = as_number(c)
+    if c == 1:
+        return e
+    return mul(Const(c), e)
+
+
+def neg(e: Expr) -> Expr:
+    return scale(-1, e)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+def _power_parts(s: Expr):
+    if isinstance(s, Power) and s.base.is_scalar:
+        return s.base, s.exponent
+    return s, ONE
+
+
+def _combine_scalars(scalars: list) -> list:
+    """s · s⁻¹ = 1, s · s = s²: scalar factors grouped by base, exponents added."""
+    exps: dict = {}
+    for s in scalars:
+        b, e = _power_parts(s)
+        exps[b] = exps.get(b, ZERO) + e
+    out = []
+    for b, e in exps.items():
+        if e == 0:
+            continue
+        out.append(b if e == 1 else Power(b, e))
+    return out
+
+
+def _is_inverse_pair(a: Expr, b: Expr) -> bool:
+    return (isinstance(b, Inverse) and b.arg == a) or (isinstance(a, Inverse) and a.arg == b)
+
+
+def _cancel_chain(chain: list) -> list:
+    """Drop I factors and adjacent A A⁻¹ pairs from a conforming chain."""
+    out: list = []
+    for f in chain:
+        if isinstance(f, Identity):
+            continue
+        if out and _is_inverse_pair(out[-1], f):
+            out.pop()
+            continue
+        out.append(f)
+    return out
+
+
+def _scalar_segments(chain: list):
+    """Split a chain into 1×1 runs (row vector … column vector) and the remaining chain.
+
+    `x xᵀ x` has the run `xᵀ x`, a scalar that commutes: the product becomes (xᵀx) x.
+    """
+    segments, rest, i, n = [], [], 0, len(chain)
+    while i < n:
+        if chain[i].rows == 1:
+            j = i
+            while j < n and chain[j].cols != 1:
+                j += 1
+            if j < n:
+                segments.append(tuple(chain[i : j + 1]))
+                i = j + 1
+                continue
+            rest.extend(chain[i:])
+            break
+        rest.append(chain[i])
+        i += 1
+    return segments, rest
+
+
+def _scalar_order(s: Expr):
+    """Plain scalar symbols first (`2 lambda w`), then the rest by key."""
+    return (0 if isinstance(s, Symbol) else 1, s.key)
+
+
+def mul(*args: Expr) -> Expr:
+    """Matrix product; 1×1 factors act as scalars (they commute and are moved to the front)."""
+    coeff: Number = ONE
+    scalars: list = []
+    chain: list = []
+    zero = False
+    for a in args:
+        if isinstance(a, Const):
+            coeff = coeff * a.value
+        elif isinstance(a, MatMul):
+            coeff = coeff * a.coeff
+            scalars.extend(a.scalars)
+            if a.is_scalar and a.chain:
+                scalars.append(MatMul(ONE, a.chain))
+            else:
+                chain.extend(a.chain)
+        elif a.is_scalar:
+            zero |= isinstance(a, Zero)
+            scalars.append(a)
+        else:
+            zero |= isinstance(a, Zero)
+            chain.append(a)
+    for left, right in zip(chain, chain[1:]):
+        if left.cols != right.rows:
+            raise _shape_mismatch(
+                "a product", left, right,
+                "the columns of the left factor must match the rows of the right one",
+            )
+    shape = (chain[0].rows, chain[-1].cols) if chain else (1, 1)
+    if zero or coeff == 0:
+        return Zero(*shape)
+    reduced = _cancel_chain(chain)
+    if not reduced and chain:
+        reduced = [Identity(shape[0])]
+    segments, reduced = _scalar_segments(reduced)
+    scalars.extend(MatMul(ONE, s) for s in segments)
+    scalars = sorted(_combine_scalars(scalars), key=_scalar_order)
+    segs = [s for s in scalars if isinstance(s, MatMul)]
+    if not reduced and len(segs) == 1:
+        # a single run such as xᵀAx stays inline: 2 xᵀAx, λ wᵀw
+        scalars.remove(segs[0])
+        reduced = list(segs[0].factors)
+    factors = tuple(scalars) + tuple(reduced)
+    if not factors:
+        return Const(coeff)
+    if coeff == 1 and len(factors) == 1:
+        return factors[0]
+    if coeff == 1 and not scalars and len(segs) == 1 and not chain:
+        return segs[0]
+    return MatMul(coeff, factors)
+
+
+def transpose(a: Expr) -> Expr:
+    """Aᵀ; folds (Aᵀ)ᵀ, scalars, symmetric matrices, I, 0 and 1."""
+    if a.is_scalar:
+        return a
+    if isinstance(a, Transpose):
+        return a.arg
+    if isinstance(a, (Identity, Diag)) or (isinstance(a, Symbol) and a.symmetric):
+        return a
+    if isinstance(a, Zero):
+        return Zero(a.ncols, a.nrows)
+    if isinstance(a, Ones):
+        return Ones(a.ncols, a.nrows)
+    return Transpose(a)
+
+
+def _require_square(what: str, a: Expr):
+    if a.rows != a.cols:
+        raise ShapeError(
+            f"{what} needs a square matrix, but `{a}` is {fmt_shape(a.shape)}"
+        )
+
+
+def inv(a: Expr) -> Expr:
+    """A⁻¹; folds (A⁻¹)⁻¹, I⁻¹ and scalars."""
+    if a.is_scalar:
+        return power(a, -1)
+    _require_square("the inverse", a)
+    if isinstance(a, Inverse):
+        return a.arg
+    if isinstance(a, Identity):
+        return a
+    if isinstance(a, MatMul) and a.coeff != 1:
+        return scale(1 / a.coeff, inv(MatMul(ONE, a.factors) if len(a.factors) > 1 else a.factors[0]))
+    return Inverse(a)
+
+
+def trace(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    _require_square("the trace", a)
+    if isinstance(a, Zero):
+        return Const(ZERO)
+    if isinstance(a, Identity) and isinstance(a.n, int):
+        return Const(Fraction(a.n))
+    return Trace(a)
+
+
+def det(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    _require_square("the determinant", a)
+    if isinstance(a, Identity):
+        return Const(ONE)
+    return Det(a)
+
+
+def sum_entries(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    if isinstance(a, Zero):
+        return Const(ZERO)
+    return Sum(a)
+
+
+def diag(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    if a.cols != 1:
+        raise ShapeError(f"diag(v) needs a column vector, but `{a}` is {fmt_shape(a.shape)}")
+    if isinstance(a, Zero):
+        return Zero(a.rows, a.rows)
+    if isinstance(a, Ones):
+        return Identity(a.rows)
+    return Diag(a)
+
+
+def diag_part(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    _require_square("the diagonal", a)
+    if isinstance(a, Diag):
+        return a.arg
+    if isinstance(a, Zero):
+        return Zero(a.rows, 1)
+    if isinstance(a, Identity):
+        return Ones(a.n, 1)
+    return DiagPart(a)
+
+
+def func(name: str, a: Expr) -> Expr:
+    if name == "log" and isinstance(a, Func) and a.name == "exp":
+        return a.arg
+    return Func(name, a)
+
+
+def power(a: Expr, p) -> Expr:
+    """Elementwise aᵖ for a constant p; (aᵠ)ⁿ = a^(qn) for integer n."""
+    p = as_number(p)
+    if p == 1:
+        return a
+    if p == 0:
+        return Const(ONE) if a.is_scalar else Ones(*a.shape)
+    if isinstance(a, Const):
+        if isinstance(p, Fraction) and p.denominator == 1 and (a.value != 0 or p > 0):
+            return Const(a.value ** int(p))
+    if isinstance(a, Ones):
+        return a
+    if isinstance(a, Power) and isinstance(p, Fraction) and p.denominator == 1:
+        return power(a.base, a.exponent * p)
+    if isinstance(a, MatMul) and a.is_scalar and not a.chain:
+        # (c · s1 · s2)^p = c^p s1^p s2^p for integer p
+        if isinstance(p, Fraction) and p.denominator == 1:
+            return mul(Const(a.coeff ** int(p)), *(power(s, p) for s in a.factors))
+    return Power(a, p)
+
+
+def hadamard(*args: Expr) -> Expr:
+    """Elementwise product; commutative, so factors are sorted. Scalars act as scalars."""
+    coeff: Number = ONE
+    scalars: list = []
+    flat: list = []
+    for a in args:
+        parts = a.factors if isinstance(a, Hadamard) else (a,)
+        for f in parts:
+            if isinstance(f, Const):
+                coeff = coeff * f.value
+            elif f.is_scalar and not all(g.is_scalar for g in args):
+                scalars.append(f)
+            elif isinstance(f, MatMul) and f.coeff != 1:
+                coeff = coeff * f.coeff
+                flat.append(f.factors[0] if len(f.factors) == 1 else MatMul(ONE, f.factors))
+            else:
+                flat.append(f)
+    if not flat:
+        return mul(Const(coeff), *scalars)
+    shape = flat[0].shape
+    for f in flat[1:]:
+        if f.shape != shape:
+            raise _shape_mismatch("an elementwise product", flat[0], f, "shapes must be equal")
+    if any(isinstance(f, Zero) for f in flat) or coeff == 0:
+        return Zero(*shape)
+    kept = [f for f in flat if not isinstance(f, Ones)] or [flat[0]]
+    kept.sort(key=lambda f: f.key)
+    core = kept[0] if len(kept) == 1 else Hadamard(tuple(kept))
+    if shape == (1, 1) and len(kept) > 1:
+        core = mul(*kept)
+    return mul(Const(coeff), *scalars, core)
+
+
+def kron(a: Expr, b: Expr) -> Expr:
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return Zero(_dim_mul(a.rows, b.rows), _dim_mul(a.cols, b.cols))
+    if a.is_scalar or b.is_scalar:
+        return mul(a, b)
+    return Kron(a, b)
+
+
+def ones_like(e: Expr) -> Expr:
+    return Const(ONE) if e.is_scalar else Ones(*e.shape)
+
+
+def inner(w: Expr, m: Expr) -> Expr:
+    """Frobenius inner product ⟨W, M⟩ = tr(Wᵀ M), written the natural way for each shape."""
+    if w.is_scalar:
+        return mul(w, m)
+    if w.cols == 1:
+        return mul(transpose(w), m)
+    if w.rows == 1:
+        return mul(w, transpose(m))
+    return trace(mul(transpose(w), m))

@@ -1,0 +1,198 @@
+"""Canonical form of a differential: read off the gradient, Jacobian or derivative.
+
+For a scalar differential, `pullback(E, W)` returns G with ⟨W, E⟩ = ⟨G, dX⟩: the
+trace tricks (cyclic property, transpose of a scalar, Hadamard-trace identity) made
+into one recursion, one rule per node. The gradient is pullback(df, 1). The
+cotangent W carried down the tree is backprop's "delta".
+
+Jacobians of vector functions come from the forward counterpart `coefficient`:
+E = J dx, with coeff(P dx) = P, coeff(v (gᵀdx)) = v gᵀ, coeff(a ⊙ dx) = diag(a).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from . import expr as E
+from .errors import DerivationError
+
+PULL_RULES: dict = {}
+
+
+def pull_rule(*types):
+    def register(fn):
+        for t in types:
+            PULL_RULES[t] = fn
+        return fn
+
+    return register
+
+
+def _not_linear(e):
+    raise DerivationError(
+        f"the differential is not linear in the differentials at `{e}` (internal error)"
+    )
+
+
+def _the_differential_factor(factors) -> int:
+    idx = [i for i, f in enumerate(factors) if f.has_differential]
+    if len(idx) != 1:
+        raise DerivationError("a product holds more than one differential: not a linear form")
+    return idx[0]
+
+
+class Pullback:
+    """Accumulates, per variable, the cotangents that reach its differential."""
+
+    def __init__(self):
+        self.grads: dict = defaultdict(list)
+
+    def pull(self, e: E.Expr, w: E.Expr):
+        if not e.has_differential:
+            return
+        fn = PULL_RULES.get(type(e), None)
+        if fn is None:
+            _not_linear(e)
+        fn(self, e, w)
+
+    def gradient(self, name: str, shape) -> E.Expr:
+        parts = self.grads.get(name)
+        return E.add(*parts) if parts else E.Zero(*shape)
+
+
+@pull_rule(E.Symbol)
+def pull_differential(P, e, w):
+    """⟨W, dX⟩: W is the contribution to ∇f."""
+    P.grads[e.name].append(w)
+
+
+@pull_rule(E.Add)
+def pull_add(P, e, w):
+    """⟨W, A + B⟩ = ⟨W, A⟩ + ⟨W, B⟩"""
+    for t in e.terms:
+        P.pull(t, w)
+
+
+@pull_rule(E.MatMul)
+def pull_matmul(P, e, w):
+    """⟨W, c P E Q⟩ = ⟨c Pᵀ W Qᵀ, E⟩ (cyclic trace); ⟨W, M s⟩ = s ⟨W, M⟩ for scalar s."""
+    k = _the_differential_factor(e.factors)
+    f = e.factors[k]
+    others = e.factors[:k] + e.factors[k + 1 :]
+    if f.is_scalar:
+        rest = E.mul(E.Const(e.coeff), *others)
+        P.pull(f, E.inner(w, rest) if not rest.is_scalar else E.mul(w, rest))
+        return
+    chain = e.chain
+    j = next(i for i, g in enumerate(chain) if g is f)
+    left, right = chain[:j], chain[j + 1 :]
+    scal = E.mul(E.Const(e.coeff), *e.scalars)
+    parts = [scal]
+    if left:
+        parts.append(E.transpose(E.mul(*left)))
+    parts.append(w)
+    if right:
+        parts.append(E.transpose(E.mul(*right)))
+    P.pull(f, E.mul(*parts))
+
+
+@pull_rule(E.Transpose)
+def pull_transpose(P, e, w):
+    """⟨W, Eᵀ⟩ = ⟨Wᵀ, E⟩"""
+    P.pull(e.arg, E.transpose(w))
+
+
+@pull_rule(E.Trace)
+def pull_trace(P, e, w):
+    """⟨w, tr E⟩ = ⟨w I, E⟩"""
+    P.pull(e.arg, E.mul(w, E.Identity(e.arg.rows)))
+
+
+@pull_rule(E.Sum)
+def pull_sum(P, e, w):
+    """⟨w, sum E⟩ = ⟨w 11ᵀ, E⟩"""
+    P.pull(e.arg, E.mul(w, E.Ones(*e.arg.shape)))
+
+
+@pull_rule(E.Hadamard)
+def pull_hadamard(P, e, w):
+    """⟨W, A ⊙ E⟩ = ⟨A ⊙ W, E⟩"""
+    k = _the_differential_factor(e.factors)
+    others = e.factors[:k] + e.factors[k + 1 :]
+    P.pull(e.factors[k], E.hadamard(w, *others))
+
+
+@pull_rule(E.Diag)
+def pull_diag(P, e, w):
+    """⟨W, diag(e)⟩ = ⟨diagvec(W), e⟩"""
+    P.pull(e.arg, E.diag_part(w))
+
+
+@pull_rule(E.DiagPart)
+def pull_diag_part(P, e, w):
+    """⟨w, diagvec(E)⟩ = ⟨diag(w), E⟩"""
+    P.pull(e.arg, E.diag(w))
+
+
+def pullback(df: E.Expr, variables: dict) -> dict:
+    """name → G with df = Σ ⟨G, dX⟩, for a scalar differential df."""
+    P = Pullback()
+    P.pull(df, E.Const(1))
+    return {name: P.gradient(name, s.shape) for name, s in variables.items()}
+
+
+# ---------------------------------------------------------------- forward: E = J dx
+
+
+def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
+    """J with e = J dx, for e a column vector linear in the column-vector differential dx."""
+    n = var.rows
+    if not e.has_differential:
+        return E.Zero(e.rows, n)
+    if isinstance(e, E.Symbol):
+        return E.Identity(n)
+    if isinstance(e, E.Add):
+        return E.add(*(coefficient(t, var) for t in e.terms))
+    if isinstance(e, E.Hadamard):
+        k = _the_differential_factor(e.factors)
+        others = e.factors[:k] + e.factors[k + 1 :]
+        return E.mul(E.diag(E.hadamard(*others)), coefficient(e.factors[k], var))
+    if e.is_scalar:
+        return E.transpose(pullback(e, {var.name: var})[var.name])
+    if isinstance(e, E.MatMul):
+        k = _the_differential_factor(e.factors)
+        f = e.factors[k]
+        others = e.factors[:k] + e.factors[k + 1 :]
+        if f.is_scalar:  # v (gᵀ dx) = (v gᵀ) dx
+            return E.mul(E.Const(e.coeff), *others, coefficient(f, var))
+        chain = e.chain
+        j = next(i for i, g in enumerate(chain) if g is f)
+        scal = E.mul(E.Const(e.coeff), *e.scalars)
+        if j == len(chain) - 1:  # P dx
+            return E.mul(scal, *chain[:j], coefficient(f, var))
+        right = E.mul(*chain[j + 1 :])
+        if isinstance(f, E.Add):  # distribute: P (A + B) r
+            return E.add(*(coefficient(E.mul(scal, *chain[:j], t, right), var) for t in f.terms))
+        if isinstance(f, E.MatMul):
+            return coefficient(E.mul(scal, *chain[:j], f, right), var)
+        if isinstance(f, E.Diag) and right.cols == 1:  # diag(u) r = r ⊙ u
+            return coefficient(E.mul(scal, *chain[:j], E.hadamard(right, f.arg)), var)
+    raise DerivationError(
+        f"cannot bring `{e}` to the form J d{var.name}; use --format differential"
+    )
+
+
+def substitute(e: E.Expr, mapping: dict) -> E.Expr:
+    """Replace leaves (e.g. dt → 1) and rebuild through the constructors."""
+    memo: dict = {}
+
+    def go(n):
+        if n in mapping:
+            return mapping[n]
+        if not n.args:
+            return n
+        got = memo.get(n)
+        if got is None:
+            got = memo[n] = n.rebuild(tuple(go(a) for a in n.args))
+        return got
+
+    return go(e)

@@ -1,0 +1,382 @@
+"""Numbers: evaluate an Expr with NumPy, sample points by domain, finite differences.
+
+The evaluator walks the tree (no `eval` of text). Arrays are 2-D throughout
+(a vector is n×1, a scalar 1×1). Points are sampled so that the expression is
+defined: square matrices near the identity (det > 0, invertible), declared
+symmetric matrices SPD, scalars positive; a point where the value is not finite is
+resampled, then retried with positive entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import expr as E
+from .errors import DeclarationError
+
+EVAL_RULES: dict = {}
+
+
+def eval_rule(*types):
+    def register(fn):
+        for t in types:
+            EVAL_RULES[t] = fn
+        return fn
+
+    return register
+
+
+def _sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+
+
+FUNCS = {
+    "exp": np.exp, "log": np.log, "tanh": np.tanh, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+    "relu": lambda x: np.maximum(x, 0.0), "sigmoid": _sigmoid,
+    "softplus": lambda x: np.logaddexp(0.0, x), "step": lambda x: np.heaviside(x, 0.0),
+    "sign": np.sign,
+}
+
+
+class Evaluator:
+    def __init__(self, env: dict, dims: dict):
+        self.env = env
+        self.dims = dims
+        self.memo: dict = {}
+
+    def dim(self, d) -> int:
+        return d if isinstance(d, int) else self.dims[d]
+
+    def ev(self, e: E.Expr) -> np.ndarray:
+        got = self.memo.get(e)
+        if got is None:
+            got = self.memo[e] = EVAL_RULES[type(e)](self, e)
+        return got
+
+
+@eval_rule(E.Symbol)
+def ev_symbol(V, e):
+    key = ("d" if e.diff else "") + e.name
+    if key not in V.env:
+        raise DeclarationError(f"no value given for {key}")
+    return V.env[key]
+
+
+@eval_rule(E.Const)
+def ev_const(V, e):
+    return np.array([[float(e.value)]])
+
+
+@eval_rule(E.Identity)
+def ev_identity(V, e):
+    return np.eye(V.dim(e.n))
+
+
+@eval_rule(E.Zero)
+def ev_zero(V, e):
+    return np.zeros((V.dim(e.nrows), V.dim(e.ncols)))
+
+
+@eval_rule(E.Ones)
+def ev_ones(V, e):
+    return np.ones((V.dim(e.nrows), V.dim(e.ncols)))
+
+
+@eval_rule(E.Add)
+def ev_add(V, e):
+    out = V.ev(e.terms[0])
+    for t in e.terms[1:]:
+        out = out + V.ev(t)
+    return out
+
+
+@eval_rule(E.MatMul)
+def ev_matmul(V, e):
+    out = None
+    scale = float(e.coeff)
+    for f in e.scalars:
+        scale = scale * V.ev(f)[0, 0]
+    for f in e.chain:
+        x = V.ev(f)
+        out = x if out is None else out @ x
+    if out is None:
+        return np.array([[scale]])
+    return scale * out
+
+
+@eval_rule(E.Transpose)
+def ev_transpose(V, e):
+    return V.ev(e.arg).T
+
+
+@eval_rule(E.Inverse)
+def ev_inverse(V, e):
+    return np.linalg.inv(V.ev(e.arg))
+
+
+@eval_rule(E.Trace)
+def ev_trace(V, e):
+    return np.array([[np.trace(V.ev(e.arg))]])
+
+
+@eval_rule(E.Det)
+def ev_det(V, e):
+    return np.array([[np.linalg.det(V.ev(e.arg))]])
+
+
+@eval_rule(E.Sum)
+def ev_sum(V, e):
+    return np.array([[np.sum(V.ev(e.arg))]])
+
+
+@eval_rule(E.Diag)
+def ev_diag(V, e):
+    return np.diag(V.ev(e.arg)[:, 0])
+
+
+@eval_rule(E.DiagPart)
+def ev_diag_part(V, e):
+    return np.diag(V.ev(e.arg)).reshape(-1, 1).copy()
+
+
+@eval_rule(E.Func)
+def ev_func(V, e):
+    if e.name == "log" and isinstance(e.arg, E.Det):
+        sign, logdet = np.linalg.slogdet(V.ev(e.arg.arg))
+        return np.array([[logdet if sign > 0 else np.nan]])
+    with np.errstate(all="ignore"):
+        return FUNCS[e.name](V.ev(e.arg))
+
+
+@eval_rule(E.Power)
+def ev_power(V, e):
+    with np.errstate(all="ignore"):
+        return np.power(V.ev(e.base), float(e.exponent))
+
+
+@eval_rule(E.Hadamard)
+def ev_hadamard(V, e):
+    out = V.ev(e.factors[0])
+    for f in e.factors[1:]:
+        out = out * V.ev(f)
+    return out
+
+
+@eval_rule(E.Kron)
+def ev_kron(V, e):
+    return np.kron(V.ev(e.left), V.ev(e.right))
+
+
+def bind_dims(exprs, env: dict, sizes: dict | None = None) -> dict:
+    """Symbolic size → int, read off the values given for the symbols."""
+    dims = dict(sizes or {})
+    for e in exprs:
+        for s in _symbols(e):
+            key = ("d" if s.diff else "") + s.name
+            if key not in env:
+                continue
+            value = env[key]
+            for d, actual in zip(s.shape, value.shape):
+                if isinstance(d, int):
+                    if d != actual:
+                        raise DeclarationError(
+                            f"{key} should be {E.fmt_shape(s.shape)} but the value given is "
+                            f"{value.shape[0]}×{value.shape[1]}"
+                        )
+                elif dims.setdefault(d, actual) != actual:
+                    raise DeclarationError(
+                        f"size {d} is {dims[d]} elsewhere but {actual} in the value of {key}"
+                    )
+    return dims
+
+
+def _symbols(e: E.Expr):
+    seen, stack, out = set(), [e], []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, E.Symbol):
+            out.append(n)
+        stack.extend(n.args)
+    return out
+
+
+def evaluate(e: E.Expr, env: dict, dims: dict | None = None) -> np.ndarray:
+    """The value of e (2-D array) for the values in env (name → array, 'dX' for differentials)."""
+    env = {k: _as2d(v) for k, v in env.items()}
+    if dims is None:
+        dims = bind_dims([e], env)
+    return Evaluator(env, dims).ev(e)
+
+
+def _as2d(v) -> np.ndarray:
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim == 1:
+        return a.reshape(-1, 1)
+    return a
+
+
+# ---------------------------------------------------------------- sampling
+
+
+SIZE_SEQUENCE = (3, 4, 5, 2, 6, 7, 8, 9, 10, 11)
+
+
+def choose_sizes(exprs, given: dict | None = None) -> dict:
+    """Distinct small sizes for the symbolic dimensions, so a misplaced transpose shows."""
+    sizes = dict(given or {})
+    pool = iter(s for s in SIZE_SEQUENCE if s not in sizes.values())
+    for e in exprs:
+        for s in _symbols(e):
+            for d in s.shape:
+                if not isinstance(d, int) and d not in sizes:
+                    sizes[d] = next(pool, 3)
+    for e in exprs:
+        _collect_other_dims(e, sizes)
+    return sizes
+
+
+def _collect_other_dims(e, sizes):
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        for d in getattr(n, "shape", ()):
+            if not isinstance(d, int) and d not in sizes:
+                sizes[d] = 3
+        stack.extend(n.args)
+
+
+@dataclass
+class Sampler:
+    """Random points in the domain of an expression."""
+
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    positive: bool = False
+
+    def value(self, s: E.Symbol, sizes: dict) -> np.ndarray:
+        r = sizes.get(s.nrows, s.nrows) if not isinstance(s.nrows, int) else s.nrows
+        c = sizes.get(s.ncols, s.ncols) if not isinstance(s.ncols, int) else s.ncols
+        rng = self.rng
+        if (r, c) == (1, 1):
+            return np.array([[rng.uniform(0.5, 1.5)]])
+        if s.symmetric:
+            b = rng.standard_normal((r, r))
+            return b @ b.T / r + 0.5 * np.eye(r)
+        if r == c:
+            m = np.eye(r) + 0.5 * rng.standard_normal((r, r)) / np.sqrt(r)
+        else:
+            m = rng.standard_normal((r, c))
+        return np.abs(m) + 0.1 if self.positive else m
+
+    def point(self, exprs, sizes: dict, fixed: dict | None = None) -> dict:
+        env = dict(fixed or {})
+        for e in exprs:
+            for s in _symbols(e):
+                if not s.diff and s.name not in env:
+                    env[s.name] = self.value(s, sizes)
+        return env
+
+    def direction(self, s: E.Symbol, sizes: dict) -> np.ndarray:
+        shape = tuple(sizes.get(d, d) if not isinstance(d, int) else d for d in s.shape)
+        v = self.rng.standard_normal(shape)
+        if s.symmetric:
+            v = (v + v.T) / 2
+        return v
+
+
+def sample_valid_point(f: E.Expr, sizes: dict, rng, fixed=None, tries: int = 40) -> dict:
+    """A point where f is finite: plain sampling first, then positive entries."""
+    for attempt in range(tries):
+        sampler = Sampler(rng, positive=attempt >= tries // 2)
+        env = sampler.point([f], sizes, fixed)
+        with np.errstate(all="ignore"):
+            try:
+                val = evaluate(f, env, sizes)
+            except np.linalg.LinAlgError:
+                continue
+        if np.all(np.isfinite(val)):
+            return env
+    raise ValueError("could not find a point where the expression is finite")
+
+
+# ---------------------------------------------------------------- finite differences
+
+
+@dataclass
+class FDCheck:
+    variable: str
+    point: dict
+    direction: np.ndarray
+    finite_difference: np.ndarray
+    predicted: np.ndarray
+
+    @property
+    def error(self) -> float:
+        fd, pr = self.finite_difference, self.predicted
+        scale = max(np.max(np.abs(fd)), np.max(np.abs(pr)), 1e-6)
+        return float(np.max(np.abs(fd - pr)) / scale)
+
+
+def central_difference(f: E.Expr, env: dict, sizes: dict, var: str, v: np.ndarray, h: float = 1e-5):
+    """(f(X + hV) - f(X - hV)) / 2h"""
+    plus = dict(env)
+    minus = dict(env)
+    plus[var] = env[var] + h * v
+    minus[var] = env[var] - h * v
+    return (evaluate(f, plus, sizes) - evaluate(f, minus, sizes)) / (2 * h)
+
+
+def check_directional(f: E.Expr, variables: dict, predict, *, points: int = 3, seed: int = 0,
+                      sizes: dict | None = None) -> list:
+    """Compare predict(env, var, V) with central differences of f along random V.
+
+    `predict` returns what the derivative says the change along V is (⟨G, V⟩, J v, dF(V)).
+    """
+    rng = np.random.default_rng(seed)
+    sizes = choose_sizes([f, *variables.values()], sizes)
+    checks = []
+    for _ in range(points):
+        env = sample_valid_point(f, sizes, rng)
+        for name, s in variables.items():
+            env.setdefault(name, Sampler(rng).value(s, sizes))
+            v = Sampler(rng).direction(s, sizes)
+            fd = central_difference(f, env, sizes, name, v)
+            checks.append(FDCheck(name, env, v, fd, predict(env, name, v, sizes)))
+    return checks
+
+
+def parse_value(text: str) -> np.ndarray:
+    """'[1,2]', '[[1,2],[3,4]]', '[1 2; 3 4]', '0.5' or '1/2' → array, without eval."""
+    import json
+    import re
+    from fractions import Fraction
+
+    t = text.strip()
+    if re.fullmatch(r"-?\d+\s*/\s*\d+", t):
+        num, den = t.split("/")
+        if int(den) == 0:
+            raise DeclarationError(f"division by zero in the value {text!r}")
+        return np.array(float(Fraction(int(num), int(den))))
+    if ";" in t:  # MATLAB style rows
+        inner = t.strip("[]")
+        rows = [r.strip() for r in inner.split(";")]
+        t = "[" + ",".join("[" + ",".join(re.split(r"[,\s]+", r.strip())) + "]" for r in rows) + "]"
+    elif t.startswith("[") and "," not in t:
+        t = "[" + ",".join(re.split(r"\s+", t.strip("[] "))) + "]"
+    if not re.fullmatch(r"[\d\s.,eE+\-\[\]]*", t):
+        raise DeclarationError(f"cannot read the value {text!r}: use numbers, e.g. 0.5, [1,2] or [[1,2],[3,4]]")
+    try:
+        data = json.loads(t)
+        arr = np.array(data, dtype=float)
+    except (ValueError, TypeError):
+        raise DeclarationError(
+            f"cannot read the value {text!r}: use numbers, e.g. 0.5, [1,2] or [[1,2],[3,4]]"
+        ) from None
+    if arr.ndim > 2:
+        raise DeclarationError(f"the value {text!r} has more than two dimensions")
+    return arr

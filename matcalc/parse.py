@@ -1,0 +1,859 @@
+"""Text → Expr: the Lark grammar, naming conventions, shape inference, errors with a caret.
+
+Three steps. Lark parses the text (grammar/matcalc.lark); a Transformer turns the
+parse tree into a small raw tree (`_R`), resolving names on the way (`Xw` is X·w,
+`W1` one symbol, `lambda` a scalar). Shape inference then unifies dimensions over
+the raw tree with a union-find, and the build step makes the Expr with the
+resolved sizes through expr.py's constructors. No Lark type leaves this module.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+import sys
+from fractions import Fraction
+from functools import lru_cache
+
+from . import expr as E
+from .decls import GREEK, Decls
+from .errors import ParseError, ShapeError
+
+MAX_INPUT = 20_000
+MAX_DEPTH = 400
+
+# Function names: what the user writes → the canonical function.
+FUNCTIONS = {
+    "tr": "tr", "trace": "tr", "det": "det", "logdet": "logdet", "ln": "log", "log": "log",
+    "exp": "exp", "sqrt": "sqrt", "sum": "sum", "sigmoid": "sigmoid", "sigma": "sigmoid",
+    "tanh": "tanh", "relu": "relu", "abs": "abs", "inv": "inv", "diag": "diag",
+    "softplus": "softplus", "sin": "sin", "cos": "cos", "norm": "norm", "norm2": "norm",
+    "normF": "norm", "eye": "eye", "ones": "ones",
+}
+ELEMENTWISE = {"log", "exp", "sigmoid", "tanh", "relu", "abs", "softplus", "sin", "cos"}
+GREEK_LETTERS = set("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑφ")
+GREEK_NAMES = set(GREEK)
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from lark import Lark
+
+    return Lark.open(
+        "grammar/matcalc.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+# ---------------------------------------------------------------- raw tree
+
+
+class _R:
+    """A raw node: op, children, and the source span for error messages."""
+
+    __slots__ = ("op", "kids", "start", "end", "data", "shape")
+
+    def __init__(self, op, kids=(), start=0, end=0, data=None):
+        self.op, self.kids, self.start, self.end, self.data = op, list(kids), start, end, data
+        self.shape = None
+
+
+def _span(*nodes):
+    starts = [n.start for n in nodes if n is not None]
+    ends = [n.end for n in nodes if n is not None]
+    return min(starts), max(ends)
+
+
+def _pair_norm_bars(text: str) -> str:
+    """`||x||` and `‖x‖` → `⟪x⟫`, keeping every other character at its position."""
+    out, i, opened = [], 0, False
+    while i < len(text):
+        if text.startswith("||", i):
+            out.append("⟫ " if opened else "⟪ ")
+            opened = not opened
+            i += 2
+        elif text[i] == "‖":
+            out.append("⟫" if opened else "⟪")
+            opened = not opened
+            i += 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- errors
+
+
+_TOKEN_NAMES = {
+    "NAME": "a name", "NUMBER": "a number", "SIGNED_NUMBER": "a number", "CALL": "a function call",
+    "FUNC": "a function", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "COMMA": "','", "MULOP": "'*'",
+    "HADAMARD": "'.*'", "EDIV": "'./'", "TRANSPOSE": "'^T'", "INVERSE": "'^-1'",
+    "INVTRANSPOSE": "'^-T'", "CIRCUMFLEX": "'^'", "EPOW": "'.^'", "$END": "end of input",
+    "NORMSUB": "'_F'", "SUPERSCRIPT": "a superscript",
+}
+
+
+def _caret(text: str, pos: int) -> str:
+    pos = max(0, min(pos, len(text)))
+    return f"  {text}\n  {' ' * pos}^"
+
+
+def _describe_expected(expected) -> str:
+    names = []
+    for t in sorted(expected):
+        n = _TOKEN_NAMES.get(t)
+        if n and n not in names:
+            names.append(n)
+    operand = {"a name", "a number", "'('", "a function call", "a function"}
+    if operand & set(names):
+        names = ["an operand (a name, a number, '(' or a function)"] + [
+            n for n in names if n not in operand and n not in ("'{'", "'+'", "'-'", "'⟪'")
+        ]
+    return ", ".join(names[:6])
+
+
+def _syntax_error(text: str, err) -> ParseError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    shown = text.replace("⟪", "|").replace("⟫", "|")
+    depth = 0
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            break
+    if isinstance(err, UnexpectedCharacters):
+        pos = err.pos_in_stream
+        ch = text[pos]
+        return ParseError(
+            f"syntax error: unexpected character {ch!r} at column {pos + 1}\n{_caret(shown, pos)}"
+            + (f"\nexpected {_describe_expected(err.allowed)}" if err.allowed else "")
+        )
+    if isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
+        expected = getattr(err, "expected", ())
+        hint = "missing ')'" if depth > 0 else "the expression ends too early"
+        return ParseError(
+            f"syntax error: {hint}\n{_caret(shown, len(text))}\n"
+            f"expected {_describe_expected(expected)}"
+        )
+    if isinstance(err, UnexpectedToken):
+        pos = err.token.start_pos
+        hint = ""
+        if err.token.type == "RPAR" and depth < 0:
+            hint = " (unbalanced parentheses: this ')' has no matching '(')"
+        return ParseError(
+            f"syntax error: unexpected {str(err.token)!r} at column {pos + 1}{hint}\n"
+            f"{_caret(shown, pos)}\nexpected {_describe_expected(err.expected)}"
+        )
+    return ParseError(f"syntax error: {err}")
+
+
+def _snippet(text: str, r: _R) -> str:
+    return text[r.start : r.end].strip().replace("⟪", "||").replace("⟫", "||") or "?"
+
+
+# ---------------------------------------------------------------- parse tree → raw tree
+
+
+def _make_transformer(text: str, decls: Decls, differentials: set):
+    from lark import Transformer_NonRecursive, v_args
+
+    def tok_span(tok):
+        return tok.start_pos, tok.end_pos
+
+    def resolve_word(word: str, start: int, end: int) -> _R:
+        """A NAME token → a symbol, a constant, or a product of single-letter names."""
+        base = word.split("_", 1)[0]
+        if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
+            return _R("sym", (), start, end, word)
+        if word in ("I", "eye"):
+            return _R("identity", (), start, end)
+        if word == "ones":
+            return _R("ones", (), start, end)
+        if word in FUNCTIONS:
+            raise ParseError(
+                f"`{word}` is a function but has no argument\n{_caret(text, start)}"
+            )
+        if len(base) == 1 or "_" in word or any(c.isdigit() for c in word):
+            return _R("sym", (), start, end, word)
+        if word.islower() and len(word) >= 3:
+            close = difflib.get_close_matches(word, list(FUNCTIONS) + GREEK, n=3, cutoff=0.7)
+            if close:
+                raise ParseError(
+                    f"unknown name `{word}`; did you mean {' or '.join(close)}?\n"
+                    f"{_caret(text, start)}"
+                )
+        letters = [_R("sym", (), start + i, start + i + 1, c) for i, c in enumerate(word)]
+        return _R("word", letters, start, end)
+
+    differentials_words = {"d" + v for v in differentials}
+
+    def postfix(op, r: _R, tok_end: int, data=None) -> _R:
+        if r.op == "word":  # `xx^T` = x xᵀ: the postfix binds the last letter only
+            last = r.kids[-1]
+            new_last = _R(op, [last], last.start, tok_end, data)
+            return _R("mul", r.kids[:-1] + [new_last], r.start, tok_end)
+        return _R(op, [r], r.start, tok_end, data)
+
+    def flat(op, a: _R, b: _R) -> _R:
+        kids = (a.kids if a.op == op else [a]) + (b.kids if b.op == op and op == "mul" else [b])
+        return _R(op, kids, *_span(a, b))
+
+    class ToRaw(Transformer_NonRecursive):
+        def number(self, ch):
+            (tok,) = ch
+            return _R("num", (), *tok_span(tok), Fraction(str(tok)))
+
+        def name(self, ch):
+            (tok,) = ch
+            return resolve_word(str(tok), *tok_span(tok))
+
+        def add(self, ch):
+            a, b = ch
+            return _R("add", [a, b], *_span(a, b))
+
+        def sub(self, ch):
+            a, b = ch
+            return _R("sub", [a, b], *_span(a, b))
+
+        @v_args(meta=True)
+        def neg(self, meta, ch):
+            (a,) = ch
+            return _R("neg", [a], meta.start_pos, a.end)
+
+        def hadamard(self, ch):
+            a, _, b = ch
+            return _R("hadamard", [a, b], *_span(a, b))
+
+        def ediv(self, ch):
+            a, _, b = ch
+            return _R("ediv", [a, b], *_span(a, b))
+
+        def mul(self, ch):
+            a, b = ch
+            return flat("mul", a, b)
+
+        def mul_op(self, ch):
+            a, _, b = ch
+            return flat("mul", a, b)
+
+        def div(self, ch):
+            a, b = ch
+            return _R("div", [a, b], *_span(a, b))
+
+        def prefix_call(self, ch):
+            *left, ftok, arg = ch
+            start = ftok.start_pos
+            call = _R("call", [arg], start, arg.end, FUNCTIONS[str(ftok)])
+            if left:
+                return flat("mul", left[0], call)
+            return call
+
+        def transpose(self, ch):
+            r, tok = ch
+            return postfix("transpose", r, tok.end_pos)
+
+        def inverse(self, ch):
+            r, tok = ch
+            return postfix("inverse", r, tok.end_pos)
+
+        def inverse_transpose(self, ch):
+            r, tok = ch
+            return postfix("inverse_transpose", r, tok.end_pos)
+
+        def power(self, ch):
+            r, e = ch
+            return postfix("power", r, e.end, e)
+
+        def epower(self, ch):
+            r, _, e = ch
+            return postfix("epower", r, e.end, e)
+
+        def superscript(self, ch):
+            r, tok = ch
+            value = {"²": 2, "³": 3}[str(tok)]
+            e = _R("num", (), tok.start_pos, tok.end_pos, Fraction(value))
+            return postfix("power", r, tok.end_pos, e)
+
+        def exp_number(self, ch):
+            (tok,) = ch
+            return _R("num", (), *tok_span(tok), Fraction(str(tok)))
+
+        def exp_name(self, ch):
+            (tok,) = ch
+            raise ParseError(
+                f"exponents must be numbers; `^{tok}` is not supported\n"
+                f"{_caret(text, tok.start_pos)}"
+            )
+
+        def arglist(self, ch):
+            return list(ch)
+
+        def call(self, ch):
+            tok, args = ch
+            word = str(tok)[:-1].strip()
+            start, end = tok.start_pos, args[-1].end + 1
+            if word in FUNCTIONS and not decls.declares(word):
+                return _R("call", args, start, end, FUNCTIONS[word])
+            if len(args) != 1:
+                raise ParseError(f"unknown function `{word}`\n{_caret(text, start)}")
+            if word.islower() and len(word) >= 3 and word not in GREEK_NAMES and not decls.declares(word):
+                close = difflib.get_close_matches(word, list(FUNCTIONS), n=3, cutoff=0.6)
+                hint = f"; did you mean {' or '.join(close)}?" if close else (
+                    f"; known functions: {', '.join(sorted(set(FUNCTIONS) - {'eye', 'ones'}))}"
+                )
+                raise ParseError(f"unknown function `{word}`{hint}\n{_caret(text, start)}")
+            # `x(…)` or `AB(…)`: a name times a parenthesised factor
+            head = resolve_word(word, start, start + len(word))
+            return flat("mul", head, args[0])
+
+        def norm(self, ch):
+            arg = ch[0]
+            sub = str(ch[1]).strip("_{}") if len(ch) > 1 else None
+            return _R("norm", [arg], arg.start - 2, arg.end + 2 + (len(str(ch[1])) if sub else 0), sub)
+
+    return ToRaw()
+
+
+# ---------------------------------------------------------------- shape inference
+
+
+class _DimVar:
+    __slots__ = ("id",)
+    _ids = itertools.count()
+
+    def __init__(self):
+        self.id = next(_DimVar._ids)
+
+
+def _depth(r: _R) -> int:
+    best, stack = 0, [(r, 1)]
+    while stack:
+        node, d = stack.pop()
+        best = max(best, d)
+        stack.extend((k, d + 1) for k in node.kids)
+    return best
+
+
+class _Shapes:
+    """Union-find over dimensions; ints and declared names are fixed, _DimVars are free."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.parent: dict = {}
+        self.names: dict = {}
+
+    def find(self, d):
+        path = []
+        while d in self.parent:
+            path.append(d)
+            d = self.parent[d]
+        for p in path:
+            self.parent[p] = d
+        return d
+
+    def is_one(self, d) -> bool:
+        return self.find(d) == 1
+
+    def unify(self, a, b) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra is rb or ra == rb:
+            return True
+        free_a, free_b = isinstance(ra, _DimVar), isinstance(rb, _DimVar)
+        if not free_a and not free_b:
+            return False
+        if free_a and rb == 1 or free_b and ra == 1:
+            return False  # a vector or matrix never shrinks to size 1 by inference
+        if free_a:
+            self.parent[ra] = rb
+        else:
+            self.parent[rb] = ra
+        return True
+
+    def show(self, d) -> str:
+        d = self.find(d)
+        if isinstance(d, _DimVar):
+            return self.names.get(d, "?")
+        return str(d)
+
+    def show_shape(self, s) -> str:
+        return f"{self.show(s[0])}×{self.show(s[1])}"
+
+
+class _Builder:
+    def __init__(self, text: str, decls: Decls, differentials: set):
+        self.text = text
+        self.decls = decls
+        self.differentials = differentials
+        self.dims = _Shapes(text)
+        self.symbols: dict = {}  # name -> (shape, symmetric)
+
+    # -- helpers
+    def snip(self, r):
+        return _snippet(self.text, r)
+
+    def fresh(self):
+        return _DimVar()
+
+    def shape_error(self, what, a: _R, b: _R, why) -> ShapeError:
+        self._name_dims()
+        return ShapeError(
+            f"shape mismatch in {what} `{self.snip_span(a, b)}`: `{self.snip(a)}` is "
+            f"{self.dims.show_shape(a.shape)} but `{self.snip(b)}` is "
+            f"{self.dims.show_shape(b.shape)} ({why})"
+        )
+
+    def snip_span(self, a, b):
+        s, e = _span(a, b)
+        return self.text[s:e].strip().replace("⟪", "||").replace("⟫", "||")
+
+    def square_error(self, what, r: _R) -> ShapeError:
+        self._name_dims()
+        return ShapeError(
+            f"{what} needs a square matrix, but `{self.snip(r)}` is "
+            f"{self.dims.show_shape(r.shape)}"
+        )
+
+    def is_scalar(self, r):
+        return self.dims.is_one(r.shape[0]) and self.dims.is_one(r.shape[1])
+
+    def is_vector(self, r):
+        return self.dims.is_one(r.shape[1]) and not self.dims.is_one(r.shape[0])
+
+    def symbol_shape(self, name: str):
+        if name in self.symbols:
+            return self.symbols[name][0]
+        kind = self.decls.kind_of(name)
+        base = name.split("_", 1)[0]
+        if kind is None:
+            if name in GREEK_NAMES or base in GREEK_NAMES or base[0] in GREEK_LETTERS:
+                kind = "scalar"
+            elif base[0].islower():
+                kind = "vector"
+            else:
+                kind = "matrix"
+        if name in self.decls.dims:
+            rows, cols = self.decls.dims[name]
+            if cols is None:
+                cols = 1 if kind == "vector" else (rows if kind == "matrix" else 1)
+            if kind == "scalar" and (rows, cols) != (1, 1):
+                raise ShapeError(f"`{name}` is declared a scalar but given the size {rows}×{cols}")
+            shape = (rows, cols)
+        elif kind == "scalar":
+            shape = (1, 1)
+        elif kind == "vector":
+            shape = (self.fresh(), 1)
+        else:
+            n = self.fresh()
+            shape = (n, n) if name in self.decls.symmetric else (n, self.fresh())
+        symmetric = name in self.decls.symmetric
+        if symmetric and not self.dims.unify(shape[0], shape[1]):
+            raise ShapeError(f"`{name}` is declared symmetric but its size is not square")
+        self.symbols[name] = (shape, symmetric)
+        return shape
+
+    def const_value(self, r: _R) -> Fraction:
+        """The value of a constant exponent such as 2, -1, 1/2 or (1/2)."""
+        if r.op == "num":
+            return r.data
+        if r.op == "neg":
+            return -self.const_value(r.kids[0])
+        if r.op == "div":
+            den = self.const_value(r.kids[1])
+            if den == 0:
+                raise ParseError(f"division by zero in `{self.snip(r)}`")
+            return self.const_value(r.kids[0]) / den
+        if r.op == "mul":
+            out = Fraction(1)
+            for k in r.kids:
+                out *= self.const_value(k)
+            return out
+        if r.op in ("add", "sub"):
+            a, b = (self.const_value(k) for k in r.kids)
+            return a + b if r.op == "add" else a - b
+        raise ParseError(f"exponents must be numbers, not `{self.snip(r)}`\n{_caret(self.text, r.start)}")
+
+    def has_symbols(self, r: _R) -> bool:
+        stack = [r]
+        while stack:
+            n = stack.pop()
+            if n.op in ("sym", "identity", "ones", "word"):
+                return True
+            stack.extend(n.kids)
+        return False
+
+    # -- inference: sets r.shape on every node, unifying dimensions
+    def infer(self, r: _R):
+        for k in r.kids:
+            self.infer(k)
+        getattr(self, "infer_" + r.op)(r)
+
+    def infer_num(self, r):
+        r.shape = (1, 1)
+
+    def infer_sym(self, r):
+        name = r.data
+        if name.startswith("d") and name[1:] in self.differentials and not self.decls.declares(name):
+            r.op, r.data = "dsym", name[1:]
+            r.shape = self.symbol_shape(name[1:])
+        else:
+            r.shape = self.symbol_shape(name)
+
+    def infer_identity(self, r):
+        n = self.fresh()
+        r.shape = (n, n)
+
+    def infer_ones(self, r):
+        r.shape = (self.fresh(), self.fresh())
+
+    def infer_word(self, r):
+        self.infer_mul(r)
+
+    def _infer_sum(self, r):
+        a, b = r.kids
+        if self.is_scalar(a) != self.is_scalar(b):
+            arr, sc = (b, a) if self.is_scalar(a) else (a, b)
+            if not self.has_symbols(sc):
+                r.shape = arr.shape
+                r.data = "broadcast"
+                return
+            self._name_dims()
+            raise ShapeError(
+                f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
+                f"{self.dims.show_shape(arr.shape)}: write `{self.snip(sc)} I` for a multiple "
+                f"of the identity, or declare the other operand a scalar"
+            )
+        if not (self.dims.unify(a.shape[0], b.shape[0]) and self.dims.unify(a.shape[1], b.shape[1])):
+            raise self.shape_error("the sum", a, b, "terms of a sum must have equal shapes")
+        r.shape = a.shape
+
+    infer_add = infer_sub = _infer_sum
+
+    def infer_neg(self, r):
+        r.shape = r.kids[0].shape
+
+    def infer_mul(self, r):
+        cur = r.kids[0]
+        shape = cur.shape
+        decisions = []
+        for k in r.kids[1:]:
+            if self.dims.is_one(shape[0]) and self.dims.is_one(shape[1]):
+                shape = k.shape
+            elif self.is_scalar(k):
+                pass
+            elif self.dims.unify(shape[1], k.shape[0]):
+                shape = (shape[0], k.shape[1])
+            else:
+                left = _R("span", (), r.kids[0].start, cur.end)
+                left.shape = shape
+                raise self.shape_error(
+                    "the product", left, k,
+                    "the columns of the left factor must match the rows of the right one",
+                )
+            cur = k
+            decisions.append(shape)
+        r.shape = shape
+
+    def infer_div(self, r):
+        a, b = r.kids
+        if not self.is_scalar(b):
+            self._name_dims()
+            raise ShapeError(
+                f"division by `{self.snip(b)}`, which is {self.dims.show_shape(b.shape)}, not a "
+                f"scalar; put a scalar denominator in parentheses, e.g. `A x / (x^T A x)`, or "
+                f"use ./ for elementwise division"
+            )
+        r.shape = a.shape
+
+    def _infer_elementwise(self, r):
+        a, b = r.kids
+        if self.is_scalar(a) or self.is_scalar(b):
+            r.shape = b.shape if self.is_scalar(a) else a.shape
+            return
+        if not (self.dims.unify(a.shape[0], b.shape[0]) and self.dims.unify(a.shape[1], b.shape[1])):
+            raise self.shape_error(
+                "the elementwise operation", a, b, "elementwise operands must have equal shapes"
+            )
+        r.shape = a.shape
+
+    infer_hadamard = infer_ediv = _infer_elementwise
+
+    def infer_transpose(self, r):
+        s = r.kids[0].shape
+        r.shape = (s[1], s[0])
+
+    def _require_square(self, what, r):
+        s = r.shape
+        if not self.dims.unify(s[0], s[1]):
+            raise self.square_error(what, r)
+
+    def infer_inverse(self, r):
+        a = r.kids[0]
+        if not self.is_scalar(a):
+            self._require_square("the inverse", a)
+        r.shape = a.shape
+
+    def infer_inverse_transpose(self, r):
+        self.infer_inverse(r)
+
+    def infer_power(self, r):
+        a = r.kids[0]
+        p = self.const_value(r.data)
+        r.data = p
+        if self.is_scalar(a):
+            r.shape = (1, 1)
+        elif self.is_vector(a):
+            if p != 2:
+                raise ShapeError(
+                    f"`{self.snip(r)}`: a vector can only be squared (v^2 = vᵀv); "
+                    f"use .^ for elementwise powers"
+                )
+            r.shape = (1, 1)
+        else:
+            if p.denominator != 1:
+                raise ShapeError(
+                    f"`{self.snip(r)}`: fractional powers of a matrix are not supported; "
+                    f"use .^ for elementwise powers"
+                )
+            self._require_square("a matrix power", a)
+            r.shape = a.shape
+
+    def infer_epower(self, r):
+        r.data = self.const_value(r.data)
+        r.shape = r.kids[0].shape
+
+    def infer_norm(self, r):
+        a = r.kids[0]
+        if r.data == "2" and not self.is_vector(a) and not self.is_scalar(a):
+            raise ShapeError(
+                f"`{self.snip(r)}`: the spectral norm of a matrix is not supported; "
+                f"use the Frobenius norm ||X||_F"
+            )
+        r.shape = (1, 1)
+
+    def infer_call(self, r):
+        f = r.data
+        args = r.kids
+        if f in ("eye", "ones"):
+            raise ParseError(
+                f"`{f}(...)`: write `I` (or `eye`) and `ones` without a size; sizes are inferred"
+            )
+        if len(args) != 1 and not (f == "norm" and len(args) == 2):
+            raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`")
+        a = args[0]
+        if f in ("tr", "det", "logdet"):
+            if not self.is_scalar(a):
+                self._require_square({"tr": "the trace", "det": "the determinant",
+                                      "logdet": "ln det"}[f], a)
+            r.shape = (1, 1)
+        elif f == "inv":
+            self.infer_inverse(r)
+        elif f in ("sum", "norm"):
+            r.shape = (1, 1)
+        elif f == "diag":
+            if self.is_scalar(a) or self.is_vector(a):
+                r.shape = (a.shape[0], a.shape[0])
+            else:
+                self._require_square("diag", a)
+                r.shape = (a.shape[0], 1)
+        else:
+            r.shape = a.shape
+
+    # -- naming of free dimensions, then building
+    def _name_dims(self):
+        taken = {d for shape, _ in self.symbols.values() for d in shape if isinstance(d, str)}
+        taken |= {d for dims in self.decls.dims.values() for d in dims if isinstance(d, str)}
+        pool = (n for n in itertools.chain("nmpqkrstuvwabcdefgh", (f"n{i}" for i in itertools.count(1)))
+                if n not in taken)
+        used = set(self.dims.names.values())
+        pool = (n for n in pool if n not in used)
+        for shape, _ in self.symbols.values():
+            for d in shape:
+                root = self.dims.find(d)
+                if isinstance(root, _DimVar) and root not in self.dims.names:
+                    self.dims.names[root] = next(pool)
+        self._pool = pool
+
+    def dim(self, d):
+        root = self.dims.find(d)
+        if isinstance(root, _DimVar):
+            if root not in self.dims.names:
+                self.dims.names[root] = next(self._pool)
+            return self.dims.names[root]
+        return root
+
+    def shape_of(self, r):
+        return (self.dim(r.shape[0]), self.dim(r.shape[1]))
+
+    def build(self, r: _R) -> E.Expr:
+        kids = [self.build(k) for k in r.kids]
+        return getattr(self, "build_" + r.op)(r, kids)
+
+    def build_num(self, r, kids):
+        return E.Const(r.data)
+
+    def _symbol(self, name, diff=False):
+        shape, symmetric = self.symbols[name]
+        s = E.Symbol(name, self.dim(shape[0]), self.dim(shape[1]), symmetric)
+        return s.differential() if diff else s
+
+    def build_sym(self, r, kids):
+        return self._symbol(r.data)
+
+    def build_dsym(self, r, kids):
+        return self._symbol(r.data, diff=True)
+
+    def build_identity(self, r, kids):
+        return E.Identity(self.dim(r.shape[0]))
+
+    def build_ones(self, r, kids):
+        return E.Ones(*self.shape_of(r))
+
+    def build_mul(self, r, kids):
+        """Products left to right; a finished 1×1 run (`xᵀx` in `xᵀx I`) scales what follows."""
+        runs, run = [], []
+        for k in kids:
+            chain = [f for f in run if not f.is_scalar]
+            if chain and chain[0].rows == 1 and chain[-1].cols == 1 and not k.is_scalar:
+                runs.append(E.mul(*run))
+                run = []
+            run.append(k)
+        return E.mul(*runs, E.mul(*run))
+
+    build_word = build_mul
+
+    def _broadcast(self, r, kids):
+        if r.data == "broadcast":
+            shape = self.shape_of(r)
+            return [E.mul(k, E.Ones(*shape)) if k.is_scalar else k for k in kids]
+        return kids
+
+    def build_add(self, r, kids):
+        return E.add(*self._broadcast(r, kids))
+
+    def build_sub(self, r, kids):
+        a, b = self._broadcast(r, kids)
+        return E.sub(a, b)
+
+    def build_neg(self, r, kids):
+        return E.neg(kids[0])
+
+    def build_div(self, r, kids):
+        a, b = kids
+        if isinstance(b, E.Const) and b.value == 0:
+            raise ParseError(f"division by zero in `{self.snip(r)}`")
+        return E.mul(a, E.power(b, -1))
+
+    def build_hadamard(self, r, kids):
+        return E.hadamard(*kids)
+
+    def build_ediv(self, r, kids):
+        a, b = kids
+        return E.hadamard(a, E.power(b, -1))
+
+    def build_transpose(self, r, kids):
+        return E.transpose(kids[0])
+
+    def build_inverse(self, r, kids):
+        return E.inv(kids[0])
+
+    def build_inverse_transpose(self, r, kids):
+        return E.inv(E.transpose(kids[0]))
+
+    def build_power(self, r, kids):
+        (a,), p = kids, r.data
+        if a.is_scalar:
+            return E.power(a, p)
+        if a.cols == 1:
+            return E.mul(E.transpose(a), a)
+        n = int(p)
+        if n == 0:
+            return E.Identity(a.rows)
+        base = a if n > 0 else E.inv(a)
+        return E.mul(*([base] * abs(n)))
+
+    def build_epower(self, r, kids):
+        return E.power(kids[0], r.data)
+
+    def build_norm(self, r, kids):
+        return E.power(E.inner(kids[0], kids[0]), Fraction(1, 2))
+
+    def build_call(self, r, kids):
+        f, a = r.data, kids[0]
+        if f == "tr":
+            return E.trace(a)
+        if f == "det":
+            return E.det(a)
+        if f == "logdet":
+            return E.func("log", E.det(a))
+        if f == "inv":
+            return E.inv(a)
+        if f == "sum":
+            return E.sum_entries(a)
+        if f == "norm":
+            return self.build_norm(r, kids[:1])
+        if f == "sqrt":
+            return E.power(a, Fraction(1, 2))
+        if f == "diag":
+            return E.diag(a) if a.cols == 1 else E.diag_part(a)
+        return E.func(f, a)
+
+
+def parse(text: str, decls: Decls | None = None, differentials=()) -> E.Expr:
+    """Parse matrix notation into an Expr. `differentials` names variables whose `dX` may appear."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be a string")
+    if len(text) > MAX_INPUT:
+        raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
+    if not text.strip():
+        raise ParseError("the expression is empty")
+    decls = decls or Decls()
+    from lark.exceptions import UnexpectedInput
+
+    prepared = _pair_norm_bars(text)
+    try:
+        tree = _parser().parse(prepared)
+        raw = _make_transformer(prepared, decls, set(differentials)).transform(tree)
+    except UnexpectedInput as err:
+        raise _syntax_error(prepared, err) from None
+    except Exception as err:  # Lark wraps errors raised inside the transformer
+        inner = getattr(err, "orig_exc", None)
+        if isinstance(inner, (ParseError, ShapeError)):
+            raise inner from None
+        raise
+    if _depth(raw) > MAX_DEPTH:
+        raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
+    if sys.getrecursionlimit() < 20_000:
+        sys.setrecursionlimit(20_000)
+    builder = _Builder(prepared, decls, set(differentials))
+    builder.infer(raw)
+    builder._name_dims()
+    return builder.build(raw)
+
+
+def parse_with_symbols(text: str, decls: Decls | None = None, differentials=()):
+    """Like parse, and also the symbols by name (for --wrt checks and sampling)."""
+    e = parse(text, decls, differentials)
+    return e, symbols_of(e)
+
+
+def symbols_of(e: E.Expr) -> dict:
+    """name → Symbol for every (non-differential) symbol in e."""
+    out: dict = {}
+    stack = [e]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, E.Symbol):
+            if not n.diff:
+                out.setdefault(n.name, n)
+            else:
+                out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric))
+        stack.extend(n.args)
+    return out

@@ -1,0 +1,302 @@
+"""Infix printers: plain text (re-parseable ASCII), unicode, and LaTeX.
+
+One printer class per notation, one `_print_<Node>` method per node type, one
+precedence table. The notations differ only in their tokens, so Unicode and LaTeX
+override a handful of methods of the text printer.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import expr as E
+
+# Precedence, loosest first (the grammar's order).
+ADD, NEG, HADAMARD, MUL, POSTFIX, ATOM = 10, 15, 20, 30, 40, 50
+
+
+def _is_negative_term(t: E.Expr) -> bool:
+    if isinstance(t, E.MatMul):
+        return t.coeff < 0
+    return isinstance(t, E.Const) and t.value < 0
+
+
+class TextPrinter:
+    """ASCII that matcalc parses back to an equal expression."""
+
+    transpose = "^T"
+    inverse = "^-1"
+    inverse_transpose = "^-T"
+    hadamard = " .* "
+    ediv = " ./ "
+    log_name = "log"
+
+    def doprint(self, e: E.Expr) -> str:
+        return self.p(e, 0)
+
+    # -- dispatch
+    def p(self, e: E.Expr, prec: int) -> str:
+        s, own = getattr(self, "_print_" + type(e).__name__)(e)
+        return self.paren(s) if own < prec else s
+
+    def paren(self, s: str) -> str:
+        return f"({s})"
+
+    def call(self, name: str, inner: str) -> str:
+        return f"{name}({inner})"
+
+    def name(self, n: str) -> str:
+        return n
+
+    def number(self, v) -> str:
+        return E.fmt_number(v)
+
+    def power_suffix(self, p, elementwise: bool) -> str:
+        op = ".^" if elementwise else "^"
+        s = E.fmt_number(p)
+        return f"{op}{s}" if (isinstance(p, Fraction) and p.denominator == 1) else f"{op}({s})"
+
+    # -- leaves
+    def _print_Symbol(self, e):
+        return ("d" if e.diff else "") + self.name(e.name), ATOM
+
+    def _print_Const(self, e):
+        s = self.number(e.value)
+        return s, (NEG if e.value < 0 else (MUL if "/" in s else ATOM))
+
+    def _print_Identity(self, e):
+        return "I", ATOM
+
+    def _print_Zero(self, e):
+        return "0", ATOM
+
+    def _print_Ones(self, e):
+        return "ones", ATOM
+
+    # -- sums and products
+    def _print_Add(self, e):
+        parts = []
+        for i, t in enumerate(e.terms):
+            neg = _is_negative_term(t)
+            body = self.term(E.neg(t) if neg else t)
+            if i == 0:
+                parts.append(("-" if neg else "") + body)
+            else:
+                parts.append((" - " if neg else " + ") + body)
+        return "".join(parts), ADD
+
+    def term(self, t: E.Expr) -> str:
+        """A summand; a multiple of the all-ones array prints as its number (`1 - s`)."""
+        if isinstance(t, E.Ones):
+            return "1"
+        if isinstance(t, E.MatMul) and len(t.factors) == 1 and isinstance(t.factors[0], E.Ones):
+            return self.p(E.Const(t.coeff), ADD + 1)
+        return self.p(t, ADD + 1)
+
+    def _split_denominator(self, factors):
+        num, den = [], []
+        for f in factors:
+            if isinstance(f, E.Power) and f.base.is_scalar and f.exponent < 0:
+                den.append(E.power(f.base, -f.exponent))
+            else:
+                num.append(f)
+        return num, den
+
+    def _print_MatMul(self, e):
+        num, den = self._split_denominator(e.factors)
+        coeff = e.coeff
+        pieces = [self.p(f, MUL + 1) for f in num]
+        body = self.join_product(pieces)
+        if coeff == -1:
+            head = "-"
+        elif coeff == 1:
+            head = ""
+        else:
+            head = self.coefficient(coeff, bool(pieces))
+        text = head + body if head in ("", "-") else (head + (" " + body if body else ""))
+        if not body and head == "-":
+            text = "-1"
+        for d in den:
+            text = self.divide(text or "1", d)
+        return text, (NEG if coeff < 0 else MUL)
+
+    def coefficient(self, c, followed: bool) -> str:
+        return self.number(c)
+
+    def join_product(self, pieces) -> str:
+        return " ".join(pieces)
+
+    def divide(self, num: str, den: E.Expr) -> str:
+        return f"{num} / {self.p(den, POSTFIX)}"
+
+    def _print_Hadamard(self, e):
+        num, den = self._split_denominator(e.factors)
+        if not num:
+            num = [E.Ones(*e.shape)]
+        s = self.hadamard.join(self.p(f, MUL) for f in num)
+        for d in den:
+            s += self.ediv + self.p(d, MUL)
+        return s, HADAMARD
+
+    def _print_Kron(self, e):
+        return self.call("kron", f"{self.p(e.left, 0)}, {self.p(e.right, 0)}"), ATOM
+
+    # -- postfix
+    def _print_Transpose(self, e):
+        return self.p(e.arg, POSTFIX + 1) + self.transpose, POSTFIX
+
+    def _print_Inverse(self, e):
+        if isinstance(e.arg, E.Transpose):
+            return self.p(e.arg.arg, POSTFIX + 1) + self.inverse_transpose, POSTFIX
+        return self.p(e.arg, POSTFIX + 1) + self.inverse, POSTFIX
+
+    def _print_Power(self, e):
+        if e.exponent == Fraction(1, 2):
+            return self.call(self.sqrt_name(), self.p(e.base, 0)), ATOM
+        return self.p(e.base, POSTFIX + 1) + self.power_suffix(e.exponent, not e.base.is_scalar), POSTFIX
+
+    def sqrt_name(self):
+        return "sqrt"
+
+    # -- functions
+    def _print_Trace(self, e):
+        return self.call("tr", self.p(e.arg, 0)), ATOM
+
+    def _print_Det(self, e):
+        return self.call("det", self.p(e.arg, 0)), ATOM
+
+    def _print_Sum(self, e):
+        return self.call("sum", self.p(e.arg, 0)), ATOM
+
+    def _print_Diag(self, e):
+        return self.call("diag", self.p(e.arg, 0)), ATOM
+
+    def _print_DiagPart(self, e):
+        return self.call("diag", self.p(e.arg, 0)), ATOM
+
+    def _print_Func(self, e):
+        name = self.log_name if e.name == "log" else e.name
+        return self.call(self.func_name(name), self.p(e.arg, 0)), ATOM
+
+    def func_name(self, name: str) -> str:
+        return name
+
+
+_SUP = str.maketrans("0123456789-/()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ⁽⁾")
+
+
+class UnicodePrinter(TextPrinter):
+    """For a terminal: Aᵀ, X⁻¹, X⁻ᵀ, x², ⊙, ln."""
+
+    transpose = "ᵀ"
+    inverse = "⁻¹"
+    inverse_transpose = "⁻ᵀ"
+    hadamard = " ⊙ "
+    ediv = " ⊘ "
+    log_name = "ln"
+
+    def power_suffix(self, p, elementwise: bool) -> str:
+        s = E.fmt_number(p).translate(_SUP)
+        return ("∘" if elementwise else "") + s
+
+    def _print_Ones(self, e):
+        return "𝟙", ATOM
+
+    def _print_Kron(self, e):
+        return f"{self.p(e.left, MUL + 1)} ⊗ {self.p(e.right, MUL + 1)}", MUL
+
+    def sqrt_name(self):
+        return "√"
+
+
+class LatexPrinter(TextPrinter):
+    transpose = "^\\top"
+    inverse = "^{-1}"
+    inverse_transpose = "^{-\\top}"
+    hadamard = " \\odot "
+    ediv = " \\oslash "
+
+    _GREEK = set(
+        "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu "
+        "nu xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
+        "Sigma Phi Psi Omega".split()
+    )
+    _FUNCS = {"log": "\\ln", "exp": "\\exp", "sin": "\\sin", "cos": "\\cos", "tanh": "\\tanh",
+              "sigmoid": "\\sigma"}
+
+    def paren(self, s):
+        return f"\\left({s}\\right)"
+
+    def name(self, n: str) -> str:
+        base, _, sub = n.partition("_")
+        head = f"\\{base}" if base in self._GREEK else base
+        if not sub and len(base) > 1 and base[-1].isdigit():
+            i = len(base.rstrip("0123456789"))
+            head, sub = base[:i], base[i:]
+            head = f"\\{head}" if head in self._GREEK else head
+        return f"{head}_{{{sub.strip('{}')}}}" if sub else head
+
+    def _print_Symbol(self, e):
+        return ("\\mathrm{d}" if e.diff else "") + self.name(e.name), ATOM
+
+    def number(self, v):
+        if isinstance(v, Fraction) and v.denominator != 1:
+            sign = "-" if v < 0 else ""
+            return f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+        return E.fmt_number(v)
+
+    def _print_Const(self, e):
+        return self.number(e.value), (NEG if e.value < 0 else ATOM)
+
+    def _print_Ones(self, e):
+        return "\\mathbf{1}", ATOM
+
+    def join_product(self, pieces):
+        return " ".join(pieces)
+
+    def divide(self, num, den):
+        return f"\\frac{{{num}}}{{{self.p(den, 0)}}}"
+
+    def call(self, name, inner):
+        return f"{name}\\left({inner}\\right)"
+
+    def _print_Trace(self, e):
+        return self.call("\\operatorname{tr}", self.p(e.arg, 0)), ATOM
+
+    def _print_Det(self, e):
+        return self.call("\\det", self.p(e.arg, 0)), ATOM
+
+    def _print_Sum(self, e):
+        return self.call("\\operatorname{sum}", self.p(e.arg, 0)), ATOM
+
+    def _print_Diag(self, e):
+        return self.call("\\operatorname{diag}", self.p(e.arg, 0)), ATOM
+
+    _print_DiagPart = _print_Diag
+
+    def func_name(self, name):
+        return self._FUNCS.get(name, f"\\operatorname{{{name}}}")
+
+    def _print_Func(self, e):
+        return self.call(self.func_name(e.name), self.p(e.arg, 0)), ATOM
+
+    def _print_Power(self, e):
+        if e.exponent == Fraction(1, 2):
+            return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
+        p = E.fmt_number(e.exponent)
+        circ = "{\\circ " if not e.base.is_scalar else "{"
+        return f"{self.p(e.base, POSTFIX + 1)}^{circ}{p}}}", POSTFIX
+
+    def _print_Kron(self, e):
+        return f"{self.p(e.left, MUL + 1)} \\otimes {self.p(e.right, MUL + 1)}", MUL
+
+
+def to_text(e: E.Expr) -> str:
+    return TextPrinter().doprint(e)
+
+
+def to_unicode(e: E.Expr) -> str:
+    return UnicodePrinter().doprint(e)
+
+
+def to_latex(e: E.Expr) -> str:
+    return LatexPrinter().doprint(e)

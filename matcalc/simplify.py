@@ -1,0 +1,248 @@
+"""Rewriting to a normal form: a tuple of small named rules and a bottom-up driver.
+
+Each rule takes a node whose children are already simplified and returns either
+the node itself (does not apply) or an equal expression. The driver applies the
+rules bottom-up to a fixed point. `simplify` keeps products of sums as they are
+(for display: `-2 Xᵀ(y - Xw)`); `normal_form` also expands them, sorts the terms
+and rotates traces, so that two equal expressions get the same key.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+
+
+def _count_transposes(e: E.Expr) -> int:
+    n = 1 if isinstance(e, E.Transpose) else 0
+    return n + sum(_count_transposes(a) for a in e.args)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def push_transpose(e):
+    """(AB)ᵀ = BᵀAᵀ, (A+B)ᵀ = Aᵀ+Bᵀ, (A⁻¹)ᵀ = (Aᵀ)⁻¹: transposes move to the leaves."""
+    if not isinstance(e, E.Transpose):
+        return e
+    a = e.arg
+    if isinstance(a, E.Add):
+        return E.add(*(E.transpose(t) for t in a.terms))
+    if isinstance(a, E.MatMul):
+        return E.mul(E.Const(a.coeff), *(E.transpose(f) for f in reversed(a.factors)))
+    if isinstance(a, E.Inverse):
+        return E.inv(E.transpose(a.arg))
+    if isinstance(a, E.Hadamard):
+        return E.hadamard(*(E.transpose(f) for f in a.factors))
+    if isinstance(a, E.Func):
+        return E.func(a.name, E.transpose(a.arg))
+    if isinstance(a, E.Power):
+        return E.power(E.transpose(a.base), a.exponent)
+    if isinstance(a, E.Kron):
+        return E.kron(E.transpose(a.left), E.transpose(a.right))
+    return e
+
+
+def _all_square(factors) -> bool:
+    return all(f.rows == f.cols for f in factors)
+
+
+def inverse_of_product(e):
+    """(AB)⁻¹ = B⁻¹A⁻¹ when every factor is square."""
+    if isinstance(e, E.Inverse) and isinstance(e.arg, E.MatMul):
+        a = e.arg
+        if not a.scalars and _all_square(a.chain):
+            return E.mul(*(E.inv(f) for f in reversed(a.chain)))
+    return e
+
+
+def _pull_scalars(e: E.Expr):
+    """A product as (scalar part, matrix part): c s A B → (c s, A B)."""
+    if isinstance(e, E.MatMul) and e.chain and (e.coeff != 1 or e.scalars):
+        return E.mul(E.Const(e.coeff), *e.scalars), E.mul(*e.chain)
+    return None, e
+
+
+def linear_through(e):
+    """tr, sum and diagvec are linear: they split over sums and let scalars out."""
+    if not isinstance(e, (E.Trace, E.Sum)):
+        return e
+    a = e.arg
+    if isinstance(a, E.Add):
+        return E.add(*(e.rebuild((t,)) for t in a.terms))
+    s, rest = _pull_scalars(a)
+    if s is not None:
+        return E.mul(s, e.rebuild((rest,)))
+    if isinstance(a, E.Transpose):
+        return e.rebuild((a.arg,))
+    return e
+
+
+def trace_to_scalar(e):
+    """tr(a bᵀ) = bᵀa: a trace whose product can be rotated into a 1×1 product."""
+    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars:
+        ch = e.arg.chain
+        for k in range(1, len(ch)):
+            if ch[k].rows == 1:
+                return E.mul(*ch[k:], *ch[:k])
+    return e
+
+
+def sum_of_hadamard(e):
+    """sum(a ⊙ b) = aᵀb for vectors."""
+    if isinstance(e, E.Sum) and isinstance(e.arg, E.Hadamard) and e.arg.cols == 1:
+        f = e.arg.factors
+        rest = f[1:]
+        b = rest[0] if len(rest) == 1 else E.Hadamard(tuple(rest))
+        return E.mul(E.transpose(f[0]), b)
+    return e
+
+
+def det_rules(e):
+    """det Aᵀ = det A, det A⁻¹ = 1/det A, det(AB) = det A det B for square factors."""
+    if not isinstance(e, E.Det):
+        return e
+    a = e.arg
+    if isinstance(a, E.Transpose):
+        return E.det(a.arg)
+    if isinstance(a, E.Inverse):
+        return E.power(E.det(a.arg), -1)
+    if isinstance(a, E.MatMul) and not a.scalars and len(a.chain) > 1 and _all_square(a.chain):
+        return E.mul(*(E.det(f) for f in a.chain))
+    return e
+
+
+def _is_one_plus_exp(e):
+    """1 + exp(u) (scalar or elementwise) → u, else None."""
+    if isinstance(e, E.Add) and len(e.terms) == 2:
+        one, ex = e.terms
+        if isinstance(ex, (E.Const, E.Ones)):
+            one, ex = ex, one
+        is_one = (isinstance(one, E.Const) and one.value == 1) or isinstance(one, E.Ones)
+        if is_one and isinstance(ex, E.Func) and ex.name == "exp":
+            return ex.arg
+    return None
+
+
+def sigmoid_identity(e):
+    """1 / (1 + exp(u)) = sigmoid(-u), and exp(u) ⊙ sigmoid(-u) = sigmoid(u)."""
+    if isinstance(e, E.Power) and e.exponent == -1:
+        u = _is_one_plus_exp(e.base)
+        if u is not None:
+            return E.func("sigmoid", E.neg(u))
+        return e
+    if isinstance(e, E.Hadamard):
+        factors, rebuild = list(e.factors), (lambda fs: E.hadamard(*fs))
+    elif isinstance(e, E.MatMul) and e.is_scalar:
+        factors, rebuild = list(e.factors), (lambda fs: E.mul(E.Const(e.coeff), *fs))
+    else:
+        return e
+    for i, f in enumerate(factors):
+        if isinstance(f, E.Func) and f.name == "exp":
+            target = E.func("sigmoid", E.neg(f.arg))
+            for j, g in enumerate(factors):
+                if j != i and g == target:
+                    rest = [h for k, h in enumerate(factors) if k not in (i, j)]
+                    return rebuild(rest + [E.func("sigmoid", f.arg)])
+    return e
+
+
+def distribute_number(e):
+    """c (A + B) = c A + c B when the product is just a number times a sum."""
+    if isinstance(e, E.MatMul) and len(e.factors) == 1 and isinstance(e.factors[0], E.Add):
+        return E.add(*(E.scale(e.coeff, t) for t in e.factors[0].terms))
+    return e
+
+
+def orient_scalar(e):
+    """A 1×1 product equals its transpose: keep the orientation with fewer transposes."""
+    if isinstance(e, E.MatMul) and e.is_scalar and e.chain and e.coeff == 1 and not e.scalars:
+        flipped = E.mul(*(simplify(E.transpose(f)) for f in reversed(e.chain)))
+        a, b = _count_transposes(e), _count_transposes(flipped)
+        if (b, flipped.key) < (a, e.key):
+            return flipped
+    return e
+
+
+RULES = (
+    push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
+    det_rules, sigmoid_identity, distribute_number, orient_scalar,
+)
+
+
+def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
+    got = memo.get(e)
+    if got is not None:
+        return got
+    out = e
+    if e.args:
+        new = tuple(_rewrite(a, rules, memo) for a in e.args)
+        if any(x is not y for x, y in zip(new, e.args)):
+            out = e.rebuild(new)
+    for rule in rules:
+        r = rule(out)
+        if r is not out and r != out:
+            out = _rewrite(r, rules, memo)
+            break
+    memo[e] = out
+    return out
+
+
+def simplify(e: E.Expr) -> E.Expr:
+    """The display normal form: transposes at the leaves, like terms collected."""
+    return _rewrite(e, RULES, {})
+
+
+# ---------------------------------------------------------------- full normal form
+
+
+def expand_products(e):
+    """A (B + C) = A B + A C, and the same for ⊙ and ⊗."""
+    if isinstance(e, (E.MatMul, E.Hadamard, E.Kron)):
+        args = e.args
+        for i, a in enumerate(args):
+            if isinstance(a, E.Add):
+                return E.add(*(e.rebuild(args[:i] + (t,) + args[i + 1 :]) for t in a.terms))
+    return e
+
+
+def rotate_trace(e):
+    """tr(ABC) = tr(BCA) = tr(CᵀBᵀAᵀ): the rotation with the smallest key."""
+    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars:
+        ch = list(e.arg.chain)
+        flipped = [simplify(E.transpose(f)) for f in reversed(ch)]
+        options = []
+        for seq in (ch, flipped):
+            for k in range(len(seq)):
+                rot = seq[k:] + seq[:k]
+                if rot[0].rows == rot[-1].cols:
+                    options.append(E.Trace(E.mul(*rot)))
+        best = min(options, key=lambda t: t.key)
+        return best
+    return e
+
+
+def sort_terms(e):
+    if isinstance(e, E.Add):
+        terms = sorted(e.terms, key=lambda t: t.key)
+        if list(terms) != list(e.terms):
+            return E.Add(tuple(terms))
+    return e
+
+
+NORMAL_RULES = RULES + (expand_products, rotate_trace, sort_terms)
+
+
+def normal_form(e: E.Expr) -> E.Expr:
+    """Expanded, sorted normal form: equal keys mean equal expressions."""
+    return _rewrite(e, NORMAL_RULES, {})
+
+
+def equal(a: E.Expr, b: E.Expr) -> bool:
+    """Structural equality after normalisation (False does not prove inequality)."""
+    return a.shape == b.shape and normal_form(a).key == normal_form(b).key
+
+
+def sym(g: E.Expr) -> E.Expr:
+    """(G + Gᵀ)/2: the gradient on symmetric matrices."""
+    return simplify(E.scale(Fraction(1, 2), E.add(g, E.transpose(g))))
