@@ -175,6 +175,23 @@ class Result:
         return out
 
 
+def parse_like(text: str, result: "Result", decls: Decls | None = None) -> E.Expr:
+    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed."""
+    base = decls or Decls()
+    dims = dict(base.dims)
+    for name, s in symbols_of(result.f).items():
+        dims.setdefault(name, s.shape)
+    for dv in result.derivatives:
+        dims.setdefault(dv.name, dv.variable.shape)
+    ctx = Decls(set(base.scalars), set(base.vectors), set(base.matrices), set(base.symmetric), dims)
+    for name, s in symbols_of(result.f).items():
+        if s.symmetric:
+            ctx.symmetric.add(name)
+    dv = result.derivatives[0]
+    shape = result.f.shape if dv.kind == "differential" else dv.expr.shape
+    return _parse(text, ctx, differentials=result.wrt, shape=shape)
+
+
 def _kind(f: E.Expr, x: E.Symbol) -> str:
     if x.is_scalar:
         return "derivative"

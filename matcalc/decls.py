@@ -18,7 +18,9 @@ GREEK = (
 ).split()
 
 NAME_RE = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?$")
-_DIM_RE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(?:(?:x|×|\*|,)\s*([A-Za-z0-9_]+)\s*)?$")
+_DIM_RE = re.compile(
+    r"^\s*(\d+|[A-Za-z][A-Za-z0-9_]*?)\s*(?:(?:x|×|\*|,)\s*(\d+|[A-Za-z][A-Za-z0-9_]*)\s*)?$"
+)
 
 
 def _dim(tok: str):

@@ -227,10 +227,14 @@ def _as2d(v) -> np.ndarray:
 SIZE_SEQUENCE = (3, 4, 5, 2, 6, 7, 8, 9, 10, 11)
 
 
-def choose_sizes(exprs, given: dict | None = None) -> dict:
-    """Distinct small sizes for the symbolic dimensions, so a misplaced transpose shows."""
+def choose_sizes(exprs, given: dict | None = None, variant: int = 0) -> dict:
+    """Distinct small sizes for the symbolic dimensions, so a misplaced transpose shows.
+
+    `variant` 1 hands the sizes out in decreasing order: `(XᵀAX)⁻¹` needs X tall.
+    """
     sizes = dict(given or {})
-    pool = iter(s for s in SIZE_SEQUENCE if s not in sizes.values())
+    seq = SIZE_SEQUENCE if variant % 2 == 0 else tuple(sorted(SIZE_SEQUENCE[:6], reverse=True))
+    pool = iter(s for s in seq if s not in sizes.values())
     for e in exprs:
         for s in _symbols(e):
             for d in s.shape:
@@ -277,7 +281,9 @@ class Sampler:
         env = dict(fixed or {})
         for e in exprs:
             for s in _symbols(e):
-                if not s.diff and s.name not in env:
+                if s.diff and "d" + s.name not in env:
+                    env["d" + s.name] = self.direction(s, sizes)
+                elif not s.diff and s.name not in env:
                     env[s.name] = self.value(s, sizes)
         return env
 
@@ -289,19 +295,47 @@ class Sampler:
         return v
 
 
-def sample_valid_point(f: E.Expr, sizes: dict, rng, fixed=None, tries: int = 40) -> dict:
-    """A point where f is finite: plain sampling first, then positive entries."""
+class NoValidPoint(ValueError):
+    """No sampled point made every expression finite."""
+
+
+def _finite_at(exprs, env, sizes) -> bool:
+    with np.errstate(all="ignore"):
+        try:
+            for e in exprs:
+                val = evaluate(e, env, sizes)
+                if not np.all(np.isfinite(val)):
+                    return False
+        except np.linalg.LinAlgError:
+            return False
+    return True
+
+
+def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> dict:
+    """A point where every expression is finite: plain sampling first, then positive entries."""
+    exprs = exprs if isinstance(exprs, (list, tuple)) else [exprs]
     for attempt in range(tries):
         sampler = Sampler(rng, positive=attempt >= tries // 2)
-        env = sampler.point([f], sizes, fixed)
-        with np.errstate(all="ignore"):
-            try:
-                val = evaluate(f, env, sizes)
-            except np.linalg.LinAlgError:
-                continue
-        if np.all(np.isfinite(val)):
+        env = sampler.point(exprs, sizes, fixed)
+        if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes):
             return env
-    raise ValueError("could not find a point where the expression is finite")
+    raise NoValidPoint("could not find a point where the expression is finite")
+
+
+def _well_conditioned(exprs, env, sizes, limit: float = 1e8) -> bool:
+    """Every matrix that is inverted is far from singular (finite differences stay accurate)."""
+    stack, seen = list(exprs), set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, E.Inverse) or (isinstance(n, E.Det) and not n.arg.is_scalar):
+            m = evaluate(n.arg, env, sizes)
+            if m.shape[0] > 1 and np.linalg.cond(m) > limit:
+                return False
+        stack.extend(n.args)
+    return True
 
 
 # ---------------------------------------------------------------- finite differences
@@ -332,16 +366,25 @@ def central_difference(f: E.Expr, env: dict, sizes: dict, var: str, v: np.ndarra
 
 
 def check_directional(f: E.Expr, variables: dict, predict, *, points: int = 3, seed: int = 0,
-                      sizes: dict | None = None) -> list:
+                      sizes: dict | None = None, extra=()) -> list:
     """Compare predict(env, var, V) with central differences of f along random V.
 
     `predict` returns what the derivative says the change along V is (⟨G, V⟩, J v, dF(V)).
+    `extra` expressions (the derivative) must be finite at the sampled points too.
     """
     rng = np.random.default_rng(seed)
-    sizes = choose_sizes([f, *variables.values()], sizes)
+    given = sizes
     checks = []
+    for variant in range(2):
+        sizes = choose_sizes([f, *variables.values(), *extra], given, variant)
+        try:
+            sample_valid_point([f, *extra], sizes, rng)
+            break
+        except NoValidPoint:
+            if variant == 1:
+                raise
     for _ in range(points):
-        env = sample_valid_point(f, sizes, rng)
+        env = sample_valid_point([f, *extra], sizes, rng)
         for name, s in variables.items():
             env.setdefault(name, Sampler(rng).value(s, sizes))
             v = Sampler(rng).direction(s, sizes)

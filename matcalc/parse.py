@@ -294,7 +294,7 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
         def call(self, ch):
             tok, args = ch
-            word = str(tok)[:-1].strip()
+            word = str(tok)[:-1]
             start, end = tok.start_pos, args[-1].end + 1
             if word in FUNCTIONS and not decls.declares(word):
                 return _R("call", args, start, end, FUNCTIONS[word])
@@ -306,9 +306,11 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                     f"; known functions: {', '.join(sorted(set(FUNCTIONS) - {'eye', 'ones'}))}"
                 )
                 raise ParseError(f"unknown function `{word}`{hint}\n{_caret(text, start)}")
-            # `x(…)` or `AB(…)`: a name times a parenthesised factor
+            # `x(…)` or `AB(…)`: a name times a parenthesised factor; a postfix such as
+            # ^-1 that follows binds to the parenthesis only, as for a split word
             head = resolve_word(word, start, start + len(word))
-            return flat("mul", head, args[0])
+            pieces = head.kids if head.op == "word" else [head]
+            return _R("word", pieces + [args[0]], start, end)
 
         def norm(self, ch):
             arg = ch[0]
@@ -662,6 +664,15 @@ class _Builder:
         else:
             r.shape = a.shape
 
+    def require_shape(self, r: _R, shape):
+        ok = all(self.dims.unify(a, b) for a, b in zip(r.shape, shape))
+        if not ok:
+            self._name_dims()
+            raise ShapeError(
+                f"`{self.snip(r)}` is {self.dims.show_shape(r.shape)} but "
+                f"{shape[0]}×{shape[1]} is expected"
+            )
+
     # -- naming of free dimensions, then building
     def _name_dims(self):
         taken = {d for shape, _ in self.symbols.values() for d in shape if isinstance(d, str)}
@@ -802,8 +813,12 @@ class _Builder:
         return E.func(f, a)
 
 
-def parse(text: str, decls: Decls | None = None, differentials=()) -> E.Expr:
-    """Parse matrix notation into an Expr. `differentials` names variables whose `dX` may appear."""
+def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -> E.Expr:
+    """Parse matrix notation into an Expr.
+
+    `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
+    given, is the shape the whole expression must have (it sizes a lone `I`).
+    """
     if not isinstance(text, str):
         raise ParseError("the expression must be a string")
     if len(text) > MAX_INPUT:
@@ -830,6 +845,8 @@ def parse(text: str, decls: Decls | None = None, differentials=()) -> E.Expr:
         sys.setrecursionlimit(20_000)
     builder = _Builder(prepared, decls, set(differentials))
     builder.infer(raw)
+    if shape is not None:
+        builder.require_shape(raw, shape)
     builder._name_dims()
     return builder.build(raw)
 

@@ -1,0 +1,157 @@
+"""The `matcalc` command. Formats results and errors; exit codes 0 ok, 2 bad input, 3 bug.
+
+Only this module knows about the command line. Heavy imports (numpy) happen only
+on the paths that need numbers (--at, --check).
+"""
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+FORMATS = ["text", "unicode", "latex", "numpy", "json", "differential"]
+
+EXAMPLES = """
+\b
+Examples:
+  matcalc diff "x^T A x" --wrt x
+  matcalc diff "a^T X A X a" --wrt X --format unicode
+  matcalc diff "ln det X" --wrt X --format latex
+  matcalc diff "X^-1" --wrt X                 (matrix-valued: the differential)
+  matcalc diff "x x^T x" --wrt x              (vector-valued: the Jacobian)
+  matcalc diff "(2x + y) z" --wrt x,y,z --scalar x,y,z --at x=10 y=-2 z=-4
+  matcalc diff "tr(S^-1 M)" --wrt S --symmetric S --dim S=3
+"""
+
+
+def _fail(message: str, code: int = 2):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _split_at(values) -> dict:
+    """['x=[1,2] A=[[1,2],[3,4]]', 'lambda=0.5'] → {'x': '[1,2]', ...}."""
+    from .errors import DeclarationError
+
+    out = {}
+    for v in values:
+        for item in re.findall(r"[^\s=]+\s*=\s*(?:\[[^=]*\]|[^\s\[]+)", v) or [v]:
+            if "=" not in item:
+                raise DeclarationError(f"bad --at value {item!r}: write NAME=VALUE, e.g. x=[1,2]")
+            name, value = item.split("=", 1)
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _format_array(a) -> str:
+    import numpy as np
+
+    a = np.asarray(a)
+    if a.shape == (1, 1):
+        return f"{a[0, 0]:.6g}"
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    return np.array2string(a, precision=6, suppress_small=True, separator=", ").replace("\n", "\n  ")
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="matcalc-diff", prog_name="matcalc")
+def main():
+    """matcalc: matrix differentials, gradients and Jacobians in textbook notation."""
+
+
+def _decl_options(fn):
+    fn = click.option("--dim", multiple=True, metavar="NAME=SIZE",
+                      help="Sizes: X=3x4, X=n x m, w=5 (repeatable, or comma separated).")(fn)
+    fn = click.option("--symmetric", multiple=True, metavar="NAMES", help="Symmetric matrices.")(fn)
+    fn = click.option("--matrix", multiple=True, metavar="NAMES", help="Names that are matrices.")(fn)
+    fn = click.option("--vector", multiple=True, metavar="NAMES", help="Names that are column vectors.")(fn)
+    fn = click.option("--scalar", multiple=True, metavar="NAMES", help="Names that are scalars.")(fn)
+    return fn
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("expression")
+@click.argument("assignments", nargs=-1)
+@click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or W1,W2.")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="Evaluate at a point: --at x=[1,2] A=[[1,2],[3,4]] lambda=0.5")
+@click.option("--check/--no-check", default=False,
+              help="Also compare with central finite differences at random points.")
+@_decl_options
+def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, symmetric, dim):
+    """Differentiate EXPRESSION: gradient, Jacobian, or the differential."""
+    from . import api
+    from .decls import Decls
+    from .errors import MatcalcError
+
+    try:
+        stray = [a for a in assignments if "=" not in a]
+        if stray:
+            raise MatcalcError(
+                f"unexpected argument {stray[0]!r}: quote the expression, e.g. matcalc diff \"x^T A x\" --wrt x"
+            )
+        decls = Decls.build(scalar, vector, matrix, symmetric, dim)
+        result = api.diff(expression, wrt, decls)
+        values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
+        numbers = result.evaluate(values) if values else None
+        report = _self_check(result) if check else None
+    except MatcalcError as err:
+        _fail(str(err))
+    except RecursionError:
+        _fail("the expression is too deeply nested")
+
+    if fmt == "json":
+        import json
+
+        data = result.to_json()
+        if numbers is not None:
+            items = data if isinstance(data, list) else [data]
+            for item in items:
+                if item["wrt"] in numbers:
+                    item["value"] = numbers[item["wrt"]].tolist()
+        if report is not None:
+            items = data if isinstance(data, list) else [data]
+            for item in items:
+                item["check"] = report
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.format(fmt))
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        if numbers is not None:
+            for dv in result.derivatives:
+                if dv.name in numbers:
+                    click.echo(f"{dv.lhs('unicode' if fmt != 'text' else 'text')} at the point = {_format_array(numbers[dv.name])}")
+        if report is not None:
+            click.echo(report["summary"], err=True)
+    if report is not None and not report["passed"]:
+        sys.exit(1)
+
+
+def _self_check(result) -> dict:
+    from .verify import verify
+
+    rep = verify(result)
+    return {"passed": rep.passed, "max_error": rep.max_error, "summary": rep.summary()}
+
+
+def run():
+    """Console entry point: user errors exit 2, anything unexpected is reported as a bug (3)."""
+    try:
+        main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - the last line of defence
+        click.echo(
+            f"internal error (a bug in matcalc, please report it with the input): "
+            f"{type(err).__name__}: {err}\ninput: {' '.join(sys.argv[1:])}",
+            err=True,
+        )
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    run()
