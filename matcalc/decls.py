@@ -17,6 +17,21 @@ GREEK = (
     "Sigma Phi Psi Omega"
 ).split()
 
+GREEK_LETTER_NAMES = dict(zip(
+    "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑϕ",
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
+    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega epsilon theta "
+    "phi".split(),
+))
+
+
+def spell_greek(name: str) -> str:
+    """λ → lambda, σ_1 → sigma_1: one spelling per symbol, whatever the user typed."""
+    if name and name[0] in GREEK_LETTER_NAMES:
+        return GREEK_LETTER_NAMES[name[0]] + name[1:]
+    return name
+
+
 NAME_RE = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?$")
 _DIM_RE = re.compile(
     r"^\s*(\d+|[A-Za-z][A-Za-z0-9_]*?)\s*(?:(?:x|×|\*|,)\s*(\d+|[A-Za-z][A-Za-z0-9_]*)\s*)?$"

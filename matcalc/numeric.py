@@ -322,6 +322,20 @@ def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> 
     raise NoValidPoint("could not find a point where the expression is finite")
 
 
+def sample_point(exprs, rng, given: dict | None = None):
+    """(sizes, values): sizes for the symbolic dimensions and a point where all of exprs are finite.
+
+    Increasing sizes first, then decreasing ones (some domains need tall matrices).
+    """
+    for variant in range(2):
+        sizes = choose_sizes(exprs, given, variant)
+        try:
+            return sizes, sample_valid_point(exprs, sizes, rng)
+        except NoValidPoint:
+            if variant == 1:
+                raise
+
+
 def _well_conditioned(exprs, env, sizes, limit: float = 1e8) -> bool:
     """Every matrix that is inverted is far from singular (finite differences stay accurate)."""
     stack, seen = list(exprs), set()
@@ -373,16 +387,8 @@ def check_directional(f: E.Expr, variables: dict, predict, *, points: int = 3, s
     `extra` expressions (the derivative) must be finite at the sampled points too.
     """
     rng = np.random.default_rng(seed)
-    given = sizes
+    sizes, _ = sample_point([f, *variables.values(), *extra], rng, sizes)
     checks = []
-    for variant in range(2):
-        sizes = choose_sizes([f, *variables.values(), *extra], given, variant)
-        try:
-            sample_valid_point([f, *extra], sizes, rng)
-            break
-        except NoValidPoint:
-            if variant == 1:
-                raise
     for _ in range(points):
         env = sample_valid_point([f, *extra], sizes, rng)
         for name, s in variables.items():

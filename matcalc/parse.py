@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from . import expr as E
-from .decls import GREEK, Decls
+from .decls import GREEK, Decls, spell_greek
 from .errors import ParseError, ShapeError
 
 MAX_INPUT = 20_000
@@ -166,6 +166,8 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
     def resolve_word(word: str, start: int, end: int) -> _R:
         """A NAME token → a symbol, a constant, or a product of single-letter names."""
+        if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
+            word = spell_greek(word)
         base = word.split("_", 1)[0]
         if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
             return _R("sym", (), start, end, word)
@@ -186,7 +188,7 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                     f"unknown name `{word}`; did you mean {' or '.join(close)}?\n"
                     f"{_caret(text, start)}"
                 )
-        letters = [_R("sym", (), start + i, start + i + 1, c) for i, c in enumerate(word)]
+        letters = [_R("sym", (), start + i, start + i + 1, spell_greek(c)) for i, c in enumerate(word)]
         return _R("word", letters, start, end)
 
     differentials_words = {"d" + v for v in differentials}

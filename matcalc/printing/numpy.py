@@ -7,9 +7,16 @@ I and of all-ones arrays come from the variables (`X.shape[0]`).
 """
 from __future__ import annotations
 
+import keyword
 from fractions import Fraction
 
 from .. import expr as E
+
+
+def py_name(name: str) -> str:
+    """A Python identifier for a symbol: `lambda` → `lambda_`, `W_{12}` → `W_12`."""
+    n = name.replace("{", "").replace("}", "")
+    return n + "_" if keyword.iskeyword(n) else n
 
 
 def _ndim(shape) -> int:
@@ -53,7 +60,7 @@ class NumpyPrinter:
             if isinstance(n, E.Symbol):
                 for axis, d in enumerate(n.shape):
                     if d != 1 and not isinstance(d, int) and d not in self.dim_sources:
-                        var = ("d" if n.diff else "") + n.name
+                        var = py_name(("d" if n.diff else "") + n.name)
                         self.dim_sources[d] = f"{var}.shape[{axis if _ndim(n.shape) == 2 else 0}]"
             stack.extend(n.args)
 
@@ -72,7 +79,7 @@ class NumpyPrinter:
         return getattr(self, "_print_" + type(e).__name__)(e)
 
     def _print_Symbol(self, e):
-        return ("d" if e.diff else "") + e.name
+        return py_name(("d" if e.diff else "") + e.name)
 
     def _print_Const(self, e):
         v = e.value

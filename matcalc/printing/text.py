@@ -201,6 +201,15 @@ class UnicodePrinter(TextPrinter):
     def _print_Ones(self, e):
         return "𝟙", ATOM
 
+    def name(self, n: str) -> str:
+        from ..decls import GREEK_LETTER_NAMES
+
+        base, sep, sub = n.partition("_")
+        for letter, spelled in GREEK_LETTER_NAMES.items():
+            if spelled == base:
+                return letter + sep + sub
+        return n
+
     def _print_Kron(self, e):
         return f"{self.p(e.left, MUL + 1)} ⊗ {self.p(e.right, MUL + 1)}", MUL
 

@@ -1,0 +1,13 @@
+"""Shared fixtures: seeded randomness, so a finite-difference check never flakes."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

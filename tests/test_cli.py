@@ -1,0 +1,133 @@
+"""The `matcalc` command: every format, numbers with --at, exit codes and messages."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from matcalc.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+CASES = [
+    ("x^T A x", "x", []),
+    ("a^T X A X a", "X", []),
+    ("ln det X", "X", []),
+    ("x x^T x", "x", []),
+    ("sum(log(1 + exp(-y .* (X w)))) + lambda w^T w", "w", []),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,extra", CASES)
+@pytest.mark.parametrize("fmt", ["text", "unicode", "latex", "differential"])
+def test_each_format_prints_one_answer(expr, wrt, extra, fmt):
+    code, out = run("diff", expr, "--wrt", wrt, "--format", fmt, *extra)
+    assert code == 0, out
+    assert out.strip()
+    if fmt == "differential":
+        assert out.startswith("df = ")
+
+
+def test_text_output_re_parses_to_an_equal_expression():
+    import matcalc
+    from matcalc.api import parse_like
+    from matcalc.simplify import equal
+
+    for expr, wrt, _ in CASES:
+        code, out = run("diff", expr, "--wrt", wrt)
+        r = matcalc.diff(expr, wrt)
+        assert equal(parse_like(out.strip(), r), r.expr)
+
+
+def _random_values(result, rng):
+    from matcalc.numeric import sample_point
+
+    sizes, env = sample_point([result.f, result.expr], rng)
+    return sizes, env
+
+
+@pytest.mark.parametrize("expr,wrt,extra", CASES + [("X^-1", "X", []), ("tr(A X B)", "X", [])])
+def test_numpy_output_evaluates_to_the_result(expr, wrt, extra, rng):
+    import matcalc
+    from matcalc.numeric import evaluate
+
+    code, out = run("diff", expr, "--wrt", wrt, "--format", "numpy", *extra)
+    assert code == 0, out
+    r = matcalc.diff(expr, wrt)
+    sizes, env = _random_values(r, rng)
+    # vectors are 1-D arrays in the generated code
+    from matcalc.printing.numpy import py_name
+
+    names = {py_name(k): (v[:, 0] if v.shape[1] == 1 and v.shape[0] > 1 else (v.item() if v.shape == (1, 1) else v))
+             for k, v in env.items()}
+    value = eval(out.strip(), {"np": np}, names)  # our own generated code, not user text
+    expected = evaluate(r.expr, env, sizes)
+    np.testing.assert_allclose(np.asarray(value).reshape(expected.shape) if expected.size == np.size(value) else value,
+                               expected, rtol=1e-9, atol=1e-12)
+
+
+def test_json_has_the_documented_keys():
+    code, out = run("diff", "x^T A x", "--wrt", "x", "--format", "json")
+    data = json.loads(out)
+    for key in ("expr", "wrt", "kind", "result", "unicode", "latex", "numpy", "differential", "shape"):
+        assert key in data
+    assert data["kind"] == "gradient" and data["result"] == "(A + A^T) x"
+
+
+def test_several_variables_and_numbers():
+    code, out = run("diff", "(2x + y) z", "--wrt", "x,y,z", "--scalar", "x,y,z", "--at", "x=10", "y=-2", "z=-4")
+    assert code == 0, out
+    assert "= -8" in out and "= -4" in out and "= 18" in out
+
+
+def test_at_with_vectors_and_matrices():
+    code, out = run("diff", "x^T A x", "--wrt", "x", "--at", "x=[1,2] A=[[1,2],[3,4]]")
+    assert code == 0, out
+    # (A + A^T) x = [[2,5],[5,8]] [1,2] = [12, 21]
+    assert "[12., 21.]" in out
+
+
+def test_check_flag_reports_pass():
+    result = CliRunner(mix_stderr=False).invoke(main, ["diff", "x^T A x", "--wrt", "x", "--check"]) \
+        if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner().invoke(main, ["diff", "x^T A x", "--wrt", "x", "--check"])
+    assert result.exit_code == 0
+    assert "PASS" in (result.output + (result.stderr if hasattr(result, "stderr") and result.stderr_bytes is not None else ""))
+
+
+@pytest.mark.parametrize("args,words", [
+    (["diff", "tr(A X", "--wrt", "X"], ["missing ')'", "^"]),
+    (["diff", "sigmod(x)", "--wrt", "x"], ["unknown function", "sigmoid"]),
+    (["diff", "det(X)", "--wrt", "X", "--dim", "X=3x4"], ["square", "3×4"]),
+    (["diff", "X w + y", "--wrt", "w", "--dim", "X=3x4,y=5"], ["shape mismatch", "3×1", "5×1"]),
+    (["diff", "x^T A x", "--wrt", "x", "--dim", "X=3y4"], ["bad size"]),
+    (["diff", "x^T A x", "--wrt", "x", "--at", "x=[1,2,3]", "A=[[1,2],[3,4]]"], ["size"]),
+    (["diff", "x^T A x", "--wrt", "x", "--at", "x=[1,2]"], ["needs a value for A"]),
+    (["diff", "x^T A x", "--wrt", "x", "--at", "x=__import__('os')", "A=1"], ["cannot read"]),
+    (["diff", "x^T A x"], ["--wrt"]),
+])
+def test_bad_input_exits_2_with_a_message(args, words):
+    code, out = run(*args)
+    assert code == 2, out
+    assert "Traceback" not in out
+    for w in words:
+        assert w in out
+
+
+def test_variable_not_in_expression_gives_zero_with_a_note():
+    code, out = run("diff", "x^T A x", "--wrt", "y")
+    assert code == 0
+    assert out.splitlines()[0] == "0"
+    assert "does not occur" in out
+
+
+def test_installed_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "matcalc.cli", "diff", "x^T A x", "--wrt", "x"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(A + A^T) x"
