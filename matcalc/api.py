@@ -218,7 +218,14 @@ def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
         elif kind == "derivative":
             g = substitute(d(f, {name: x}), {x.differential(): E.Const(1)})
         elif kind == "jacobian":
-            g = coefficient(simplify(d(f, {name: x})), x)
+            try:
+                g = coefficient(simplify(d(f, {name: x})), x)
+            except DerivationError:
+                kind, g = "differential", d(f, {name: x})
+                notes.append(
+                    f"the Jacobian wrt {name} has no plain matrix form here; the answer is the "
+                    f"differential"
+                )
         else:
             g = d(f, {name: x})
         derivs.append(Derivative(x, kind, factor(simplify(g)), f))

@@ -70,20 +70,24 @@ def _span(*nodes):
 
 
 def _pair_norm_bars(text: str) -> str:
-    """`||x||` and `‖x‖` → `⟪x⟫`, keeping every other character at its position."""
-    out, i, opened = [], 0, False
+    """`||x||` and `‖x‖` → `⟪x⟫`, keeping every other character at its position.
+
+    A bar closes the innermost open norm when it follows an operand (a name, a
+    number, `)` or a postfix); otherwise it opens a new one: `||(||W||^2) x||`.
+    """
+    out, i, depth = [], 0, 0
     while i < len(text):
-        if text.startswith("||", i):
-            out.append("⟫ " if opened else "⟪ ")
-            opened = not opened
-            i += 2
-        elif text[i] == "‖":
-            out.append("⟫" if opened else "⟪")
-            opened = not opened
-            i += 1
-        else:
+        width = 2 if text.startswith("||", i) else (1 if text[i] == "‖" else 0)
+        if not width:
             out.append(text[i])
             i += 1
+            continue
+        before = "".join(out).rstrip()
+        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")'ᵀ¹²³⟫}_")
+        closing = depth > 0 and after_operand
+        depth += -1 if closing else 1
+        out.append(("⟫" if closing else "⟪") + " " * (width - 1))
+        i += width
     return "".join(out)
 
 
@@ -207,7 +211,9 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
         return _R(op, [r], r.start, tok_end, data)
 
     def flat(op, a: _R, b: _R) -> _R:
-        kids = (a.kids if a.op == op else [a]) + (b.kids if b.op == op and op == "mul" else [b])
+        # only the left operand is flattened: a product on the right came from parentheses,
+        # and its grouping decides which 1×1 runs scale the rest
+        kids = (a.kids if a.op == op else [a]) + [b]
         return _R(op, kids, *_span(a, b))
 
     class ToRaw(Transformer_NonRecursive):
