@@ -21,7 +21,7 @@ def with_answer(result, text):
     ("a^T X A X a", "X", "X^T A^T a a^T + a a^T X^T A^T"),   # one term transposed
     ("det X", "X", "det(X) X^-1"),              # layout mistake
     ("ln det X", "X", "-X^-T"),                 # sign
-    ("tr(A X B)", "X", "B A"),                  # transposed gradient
+    ("tr(A X B)", "X", "2 A^T B^T"),            # constant factor
     ("(y - X w)^T (y - X w)", "w", "-X^T (y - X w)"),  # factor 2 missing
     ("x x^T x", "x", "x^T x I + x x^T"),        # Jacobian term missing
 ])
