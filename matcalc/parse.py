@@ -406,6 +406,7 @@ class _Builder:
         self.differentials = differentials
         self.dims = _Shapes(text)
         self.symbols: dict = {}  # name -> (shape, symmetric)
+        self.size_names: set = set()  # sizes named in ones(n, m)
 
     # -- helpers
     def snip(self, r):
@@ -503,6 +504,8 @@ class _Builder:
 
     # -- inference: sets r.shape on every node, unifying dimensions
     def infer(self, r: _R):
+        if r.op == "call" and r.data in ("eye", "ones"):
+            return self.infer_call(r)  # the arguments are sizes, not expressions
         for k in r.kids:
             self.infer(k)
         getattr(self, "infer_" + r.op)(r)
@@ -641,6 +644,16 @@ class _Builder:
         r.data = self.const_value(r.data)
         r.shape = r.kids[0].shape
 
+    def size_arg(self, r: _R):
+        """A size written in ones(n, m) / eye(n): a positive integer or a size name."""
+        if r.op == "num" and r.data.denominator == 1 and r.data > 0:
+            return int(r.data)
+        if r.op in ("sym", "word"):
+            name = self.text[r.start : r.end].strip()
+            self.size_names.add(name)
+            return name
+        raise ParseError(f"`{self.snip(r)}` is not a size: use a positive integer or a name like n")
+
     def infer_norm(self, r):
         a = r.kids[0]
         if r.data == "2" and not self.is_vector(a) and not self.is_scalar(a):
@@ -654,9 +667,14 @@ class _Builder:
         f = r.data
         args = r.kids
         if f in ("eye", "ones"):
-            raise ParseError(
-                f"`{f}(...)`: write `I` (or `eye`) and `ones` without a size; sizes are inferred"
-            )
+            sizes = [self.size_arg(k) for k in args]
+            if f == "eye" and len(sizes) == 1:
+                r.shape = (sizes[0], sizes[0])
+            elif f == "ones" and len(sizes) in (1, 2):
+                r.shape = (sizes[0], sizes[1] if len(sizes) == 2 else 1)
+            else:
+                raise ParseError(f"write `{f}(n)`{' or `ones(n, m)`' if f == 'ones' else ''}, or `{'I' if f == 'eye' else 'ones'}` with the size inferred")
+            return
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
             raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`")
         a = args[0]
@@ -691,6 +709,7 @@ class _Builder:
     def _name_dims(self):
         taken = {d for shape, _ in self.symbols.values() for d in shape if isinstance(d, str)}
         taken |= {d for dims in self.decls.dims.values() for d in dims if isinstance(d, str)}
+        taken |= self.size_names
         pool = (n for n in itertools.chain("nmpqkrstuvwabcdefgh", (f"n{i}" for i in itertools.count(1)))
                 if n not in taken)
         used = set(self.dims.names.values())
@@ -714,6 +733,9 @@ class _Builder:
         return (self.dim(r.shape[0]), self.dim(r.shape[1]))
 
     def build(self, r: _R) -> E.Expr:
+        if r.op == "call" and r.data in ("eye", "ones"):
+            shape = self.shape_of(r)
+            return E.Identity(shape[0]) if r.data == "eye" else E.Ones(*shape)
         kids = [self.build(k) for k in r.kids]
         return getattr(self, "build_" + r.op)(r, kids)
 

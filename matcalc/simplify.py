@@ -188,9 +188,20 @@ def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
     return out
 
 
+def _fixed_point(e: E.Expr, rules) -> E.Expr:
+    """Rewrite until nothing changes: a constructor may create new nodes (a 1×1 run pulled
+    out of a product) after their children were rewritten."""
+    for _ in range(8):
+        new = _rewrite(e, rules, {})
+        if new == e:
+            return new
+        e = new
+    return e
+
+
 def simplify(e: E.Expr) -> E.Expr:
     """The display normal form: transposes at the leaves, like terms collected."""
-    return _rewrite(e, RULES, {})
+    return _fixed_point(e, RULES)
 
 
 # ---------------------------------------------------------------- full normal form
@@ -235,7 +246,7 @@ NORMAL_RULES = RULES + (expand_products, rotate_trace, sort_terms)
 
 def normal_form(e: E.Expr) -> E.Expr:
     """Expanded, sorted normal form: equal keys mean equal expressions."""
-    return _rewrite(e, NORMAL_RULES, {})
+    return _fixed_point(e, NORMAL_RULES)
 
 
 def equal(a: E.Expr, b: E.Expr) -> bool:

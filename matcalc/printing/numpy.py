@@ -67,9 +67,8 @@ class NumpyPrinter:
     def dim(self, d) -> str:
         if isinstance(d, int):
             return str(d)
-        if d in self.dim_sources:
-            return self.dim_sources[d]
-        raise ValueError(f"no variable gives the size {d}")
+        # no variable has this size: the caller must define it under its own name
+        return self.dim_sources.get(d, py_name(str(d)))
 
     def doprint(self, e: E.Expr) -> str:
         self.learn_dims(e)

@@ -70,7 +70,8 @@ class TextPrinter:
         return "0", ATOM
 
     def _print_Ones(self, e):
-        return "ones", ATOM
+        r, c = e.shape
+        return (f"ones({r})" if c == 1 else f"ones({r}, {c})"), ATOM
 
     # -- sums and products
     def _print_Add(self, e):
