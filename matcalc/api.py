@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from . import expr as E
 from .decls import Decls, split_names
@@ -17,7 +16,7 @@ from .errors import DeclarationError, DerivationError
 from .identify import coefficient, pullback, substitute
 from .parse import parse as _parse
 from .parse import symbols_of
-from .printing.factor import factor
+from .printing.factor import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify, sym
 
@@ -228,8 +227,8 @@ def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
                 )
         else:
             g = d(f, {name: x})
-        derivs.append(Derivative(x, kind, factor(simplify(g)), f))
-    return Result(source, f, list(variables), factor(simplify(df)), derivs, notes)
+        derivs.append(Derivative(x, kind, display(simplify(g)), f))
+    return Result(source, f, list(variables), display(simplify(df)), derivs, notes)
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Result:
@@ -274,4 +273,4 @@ def _absent_variable(name: str, decls: Decls) -> E.Symbol:
     return E.Symbol(name, *(d if isinstance(d, int) else f"n_{name}" for d in shape))
 
 
-__all__ = ["diff", "derive", "parse", "Result", "Derivative", "DerivationError", "Fraction"]
+__all__ = ["diff", "derive", "parse", "parse_like", "Result", "Derivative"]

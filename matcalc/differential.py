@@ -7,7 +7,6 @@ differentials dX of the chosen variables; every other symbol is a constant.
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Callable
 
 from . import expr as E
@@ -179,4 +178,4 @@ def missing_rules() -> list:
     return [t.__name__ for t in E.NODE_TYPES if t not in RULES]
 
 
-__all__ = ["d", "DERIVATIVES", "RULES", "missing_rules", "Fraction"]
+__all__ = ["d", "DERIVATIVES", "RULES", "missing_rules"]

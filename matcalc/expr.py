@@ -760,6 +760,15 @@ def power(a: Expr, p) -> Expr:
     return Power(a, p)
 
 
+def _combine_elementwise(factors: list) -> list:
+    """u ⊙ u⁻¹ = 1, u ⊙ u = u²: elementwise factors grouped by base, exponents added."""
+    exps: dict = {}
+    for f in factors:
+        b, e = (f.base, f.exponent) if isinstance(f, Power) else (f, ONE)
+        exps[b] = exps.get(b, ZERO) + e
+    return [b if e == 1 else Power(b, e) for b, e in exps.items() if e != 0]
+
+
 def hadamard(*args: Expr) -> Expr:
     """Elementwise product; commutative, so factors are sorted. Scalars act as scalars."""
     coeff: Number = ONE
@@ -772,9 +781,11 @@ def hadamard(*args: Expr) -> Expr:
                 coeff = coeff * f.value
             elif f.is_scalar and not all(g.is_scalar for g in args):
                 scalars.append(f)
-            elif isinstance(f, MatMul) and f.coeff != 1:
+            elif isinstance(f, MatMul) and f.chain and (f.coeff != 1 or f.scalars):
+                # (c s A) ⊙ B = c s (A ⊙ B): numbers and scalar factors come out
                 coeff = coeff * f.coeff
-                flat.append(f.factors[0] if len(f.factors) == 1 else MatMul(ONE, f.factors))
+                scalars.extend(f.scalars)
+                flat.append(mul(*f.chain))
             else:
                 flat.append(f)
     if not flat:
@@ -785,7 +796,9 @@ def hadamard(*args: Expr) -> Expr:
             raise _shape_mismatch("an elementwise product", flat[0], f, "shapes must be equal")
     if any(isinstance(f, Zero) for f in flat) or coeff == 0:
         return Zero(*shape)
-    kept = [f for f in flat if not isinstance(f, Ones)] or [flat[0]]
+    kept = _combine_elementwise([f for f in flat if not isinstance(f, Ones)])
+    if not kept:
+        return mul(Const(coeff), *scalars, Ones(*shape))
     kept.sort(key=lambda f: f.key)
     core = kept[0] if len(kept) == 1 else Hadamard(tuple(kept))
     if shape == (1, 1) and len(kept) > 1:

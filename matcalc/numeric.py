@@ -230,10 +230,19 @@ SIZE_SEQUENCE = (3, 4, 5, 2, 6, 7, 8, 9, 10, 11)
 def choose_sizes(exprs, given: dict | None = None, variant: int = 0) -> dict:
     """Distinct small sizes for the symbolic dimensions, so a misplaced transpose shows.
 
-    `variant` 1 hands the sizes out in decreasing order: `(XᵀAX)⁻¹` needs X tall.
+    Variant 0 hands out 3, 4, 5, …; variant 1 the same decreasing (`(XᵀAX)⁻¹` needs X
+    tall); later variants are shuffles (`(AXB)⁻¹` needs the middle size smallest).
     """
     sizes = dict(given or {})
-    seq = SIZE_SEQUENCE if variant % 2 == 0 else tuple(sorted(SIZE_SEQUENCE[:6], reverse=True))
+    if variant == 0:
+        seq = SIZE_SEQUENCE
+    elif variant == 1:
+        seq = tuple(sorted(SIZE_SEQUENCE[:6], reverse=True))
+    else:
+        import random
+
+        seq = list(SIZE_SEQUENCE[:6])
+        random.Random(variant).shuffle(seq)
     pool = iter(s for s in seq if s not in sizes.values())
     for e in exprs:
         for s in _symbols(e):
@@ -325,14 +334,16 @@ def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> 
 def sample_point(exprs, rng, given: dict | None = None):
     """(sizes, values): sizes for the symbolic dimensions and a point where all of exprs are finite.
 
-    Increasing sizes first, then decreasing ones (some domains need tall matrices).
+    Increasing sizes first, then decreasing ones, then shuffles (some domains need
+    tall matrices, or a particular size to be the smallest).
     """
-    for variant in range(2):
+    variants = 8
+    for variant in range(variants):
         sizes = choose_sizes(exprs, given, variant)
         try:
-            return sizes, sample_valid_point(exprs, sizes, rng)
+            return sizes, sample_valid_point(exprs, sizes, rng, tries=40 if variant < 2 else 10)
         except NoValidPoint:
-            if variant == 1:
+            if variant == variants - 1:
                 raise
 
 

@@ -27,9 +27,8 @@ FUNCTIONS = {
     "exp": "exp", "sqrt": "sqrt", "sum": "sum", "sigmoid": "sigmoid", "sigma": "sigmoid",
     "tanh": "tanh", "relu": "relu", "abs": "abs", "inv": "inv", "diag": "diag",
     "softplus": "softplus", "sin": "sin", "cos": "cos", "norm": "norm", "norm2": "norm",
-    "normF": "norm", "eye": "eye", "ones": "ones",
+    "normF": "norm", "eye": "eye", "ones": "ones", "sign": "sign", "step": "step",
 }
-ELEMENTWISE = {"log", "exp", "sigmoid", "tanh", "relu", "abs", "softplus", "sin", "cos"}
 GREEK_LETTERS = set("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑφ")
 GREEK_NAMES = set(GREEK)
 

@@ -124,6 +124,51 @@ def _is_one_plus_exp(e):
     return None
 
 
+def _commuting_factors(e):
+    """The factors of a product that commute (⊙ factors, or the scalars of a matrix
+    product) and a function that rebuilds the product from new ones."""
+    if isinstance(e, E.Hadamard):
+        return list(e.factors), (lambda fs: E.hadamard(*fs))
+    if isinstance(e, E.MatMul):
+        return list(e.scalars), (lambda fs: E.mul(E.Const(e.coeff), *fs, *e.chain))
+    return [], None
+
+
+def sign_over_abs(e):
+    """sign(u) / |u| = 1/u (also elementwise)."""
+    factors, rebuild = _commuting_factors(e)
+    for i, f in enumerate(factors):
+        if isinstance(f, E.Func) and f.name == "sign":
+            target = E.power(E.func("abs", f.arg), -1)
+            for j, g in enumerate(factors):
+                if j != i and g == target:
+                    rest = [h for k, h in enumerate(factors) if k not in (i, j)]
+                    return rebuild(rest + [E.power(f.arg, -1)])
+    return e
+
+
+def merge_diagonals(e):
+    """diag(a) diag(b) = diag(a ⊙ b), and c diag(a) + diag(b) = diag(c a + b)."""
+    if isinstance(e, E.MatMul):
+        ch = list(e.chain)
+        for i in range(len(ch) - 1):
+            if isinstance(ch[i], E.Diag) and isinstance(ch[i + 1], E.Diag):
+                merged = E.diag(E.hadamard(ch[i].arg, ch[i + 1].arg))
+                return E.mul(E.Const(e.coeff), *e.scalars, *ch[:i], merged, *ch[i + 2 :])
+    if isinstance(e, E.Add):
+        diags, rest = [], []
+        for t in e.terms:
+            if isinstance(t, E.Diag):
+                diags.append(t.arg)
+            elif isinstance(t, E.MatMul) and len(t.chain) == 1 and isinstance(t.chain[0], E.Diag):
+                diags.append(E.mul(E.Const(t.coeff), *t.scalars, t.chain[0].arg))
+            else:
+                rest.append(t)
+        if len(diags) > 1:
+            return E.add(*rest, E.diag(E.add(*diags)))
+    return e
+
+
 def sigmoid_identity(e):
     """1 / (1 + exp(u)) = sigmoid(-u), and exp(u) ⊙ sigmoid(-u) = sigmoid(u)."""
     if isinstance(e, E.Power) and e.exponent == -1:
@@ -131,12 +176,7 @@ def sigmoid_identity(e):
         if u is not None:
             return E.func("sigmoid", E.neg(u))
         return e
-    if isinstance(e, E.Hadamard):
-        factors, rebuild = list(e.factors), (lambda fs: E.hadamard(*fs))
-    elif isinstance(e, E.MatMul) and e.is_scalar:
-        factors, rebuild = list(e.factors), (lambda fs: E.mul(E.Const(e.coeff), *fs))
-    else:
-        return e
+    factors, rebuild = _commuting_factors(e)
     for i, f in enumerate(factors):
         if isinstance(f, E.Func) and f.name == "exp":
             target = E.func("sigmoid", E.neg(f.arg))
@@ -166,7 +206,7 @@ def orient_scalar(e):
 
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
-    det_rules, sigmoid_identity, distribute_number, orient_scalar,
+    det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, distribute_number, orient_scalar,
 )
 
 
@@ -215,6 +255,11 @@ def expand_products(e):
             if isinstance(a, E.Add):
                 return E.add(*(e.rebuild(args[:i] + (t,) + args[i + 1 :]) for t in a.terms))
     return e
+
+
+def expanded(e: E.Expr) -> E.Expr:
+    """Products of sums multiplied out, like terms collected (terms keep their order)."""
+    return _fixed_point(e, RULES + (expand_products,))
 
 
 def rotate_trace(e):

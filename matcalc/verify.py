@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import expr as E
 from .differential import d
 from .numeric import FDCheck, check_directional, evaluate
 
@@ -76,4 +75,4 @@ def verify(result, points: int = 3, seed: int = 0, sizes: dict | None = None) ->
     return report
 
 
-__all__ = ["verify", "VerifyReport", "E"]
+__all__ = ["verify", "VerifyReport"]

@@ -4,7 +4,6 @@ import dataclasses
 import pytest
 
 import matcalc
-from matcalc import expr as E
 from matcalc.api import parse_like
 from matcalc.verify import verify
 

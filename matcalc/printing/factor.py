@@ -1,11 +1,59 @@
-"""Factoring for display: `A x + Aᵀ x` → `(A + Aᵀ) x`, `s A + s B` → `s (A + B)`.
+"""Display form: the printer's business, not the normal form's.
 
-Display only: the normal form (simplify.normal_form) is expanded. A factor is
-taken out of a sum only when every term has it and no term is left as a bare I.
+Three passes over a simplified expression, each value-preserving:
+- `shrink`: a sum or product of sums is expanded when that makes it smaller
+  (`-(1 - s) ⊙ y + (1 - y) ⊙ s` → `s - y`);
+- `factor`: common factors come out of sums (`A x + Aᵀ x` → `(A + Aᵀ) x`,
+  `s A + s B` → `s (A + B)`, `2 A + 2 Aᵀ` inside a product → `2 (A + Aᵀ)`), also
+  for groups of terms that share a factor;
+- `lift_transposes`: `xᵀ - aᵀ` → `(x - a)ᵀ`, `exp(xᵀ)` → `exp(x)ᵀ` when the sum
+  inside is then free of transposes.
 """
 from __future__ import annotations
 
 from .. import expr as E
+
+SHRINK_LIMIT = 400  # only expressions with keys shorter than this are tried expanded
+
+
+def display(e: E.Expr) -> E.Expr:
+    return lift_transposes(factor(shrink(e)))
+
+
+# ---------------------------------------------------------------- shrink
+
+
+def _bottom_up(e: E.Expr, fn, memo: dict) -> E.Expr:
+    got = memo.get(e)
+    if got is not None:
+        return got
+    out = e
+    if e.args:
+        new = tuple(_bottom_up(a, fn, memo) for a in e.args)
+        if any(x is not y for x, y in zip(new, e.args)):
+            out = e.rebuild(new)
+    out = fn(out)
+    memo[e] = out
+    return out
+
+
+def _has_sum_operand(e: E.Expr) -> bool:
+    return isinstance(e, (E.MatMul, E.Hadamard)) and any(isinstance(a, E.Add) for a in e.args)
+
+
+def shrink(e: E.Expr) -> E.Expr:
+    from ..simplify import expanded
+
+    def step(n):
+        if not (isinstance(n, E.Add) or _has_sum_operand(n)) or len(n.key) > SHRINK_LIMIT:
+            return n
+        cand = expanded(n)
+        return cand if len(cand.key) < len(n.key) else n
+
+    return _bottom_up(e, step, {})
+
+
+# ---------------------------------------------------------------- factor
 
 
 def _parts(t: E.Expr):
@@ -23,9 +71,20 @@ def _rebuild(c, scalars, chain):
     return E.mul(E.Const(c), *scalars, *chain)
 
 
-def factor_sum(e: E.Add) -> E.Expr:
-    parts = [_parts(t) for t in e.terms]
-    # common scalar factors
+def _common_number(s: E.Expr) -> E.Expr:
+    """2A + 2Aᵀ → 2 (A + Aᵀ): a coefficient shared by every term comes out."""
+    if not isinstance(s, E.Add):
+        return s
+    coeffs = [_parts(t)[0] for t in s.terms]
+    c = coeffs[0]
+    if all(abs(x) == abs(c) for x in coeffs) and (abs(c) != 1 or all(x < 0 for x in coeffs)):
+        c = -abs(c) if all(x < 0 for x in coeffs) else abs(c)
+        return E.mul(E.Const(c), E.add(*(E.scale(1 / c, t) for t in s.terms)))
+    return s
+
+
+def _factor_all(parts):
+    """A factor that every term has: (outer factors, inner sum) or None."""
     common = [s for s in parts[0][1] if all(s in p[1] for p in parts[1:])]
     if common:
         rest = []
@@ -34,26 +93,72 @@ def factor_sum(e: E.Add) -> E.Expr:
             for s in common:
                 sc.remove(s)
             rest.append(_rebuild(c, sc, ch))
-        return E.mul(*common, factor(E.add(*rest)))
-    # common leftmost / rightmost factor of the chains
+        return E.mul(*common, _common_number(factor(E.add(*rest))))
     if all(len(ch) >= 2 for _, _, ch in parts):
         last = parts[0][2][-1]
         if all(ch[-1] == last for _, _, ch in parts):
             inner = E.add(*(_rebuild(c, sc, ch[:-1]) for c, sc, ch in parts))
-            return E.mul(factor(inner), last)
+            return E.mul(_common_number(factor(inner)), last)
         first = parts[0][2][0]
         if all(ch[0] == first for _, _, ch in parts):
             inner = E.add(*(_rebuild(c, sc, ch[1:]) for c, sc, ch in parts))
-            return E.mul(first, factor(inner))
+            return E.mul(first, _common_number(factor(inner)))
+    return None
+
+
+def _factor_groups(terms, side: int):
+    """Group the terms that end (side -1) or start (side 0) with the same factor."""
+    groups: dict = {}
+    for t in terms:
+        ch = _parts(t)[2]
+        key = ch[side] if len(ch) >= 2 else None
+        groups.setdefault(key, []).append(t)
+    if not any(k is not None and len(v) > 1 for k, v in groups.items()):
+        return None
+    out = []
+    for k, ts in groups.items():
+        if k is not None and len(ts) > 1:
+            out.append(_factor_all([_parts(t) for t in ts]) or E.add(*ts))
+        else:
+            out.extend(ts)
+    return E.add(*out)
+
+
+def factor_sum(e: E.Add) -> E.Expr:
+    parts = [_parts(t) for t in e.terms]
+    whole = _factor_all(parts)
+    if whole is not None:
+        return whole
+    for side in (-1, 0):
+        grouped = _factor_groups(e.terms, side)
+        if grouped is not None:
+            return grouped
     return e
 
 
 def factor(e: E.Expr) -> E.Expr:
-    """Factor common factors out of every sum in e, innermost first."""
-    if e.args:
-        new = tuple(factor(a) for a in e.args)
-        if any(x is not y for x, y in zip(new, e.args)):
-            e = e.rebuild(new)
-    if isinstance(e, E.Add):
-        return factor_sum(e)
-    return e
+    """Factor common factors out of the sums in e, innermost first."""
+    return _bottom_up(e, lambda n: factor_sum(n) if isinstance(n, E.Add) else n, {})
+
+
+# ---------------------------------------------------------------- transposes
+
+
+def _count_transposes(e: E.Expr) -> int:
+    return (1 if isinstance(e, E.Transpose) else 0) + sum(_count_transposes(a) for a in e.args)
+
+
+def lift_transposes(e: E.Expr) -> E.Expr:
+    from ..simplify import simplify
+
+    def step(n):
+        if isinstance(n, E.Add) and not n.is_scalar:
+            flipped = [simplify(E.transpose(t)) for t in n.terms]
+            if sum(map(_count_transposes, flipped)) == 0:
+                return E.Transpose(factor(E.add(*flipped)))
+        if isinstance(n, (E.Func, E.Power)) and isinstance(n.args[0], E.Transpose):
+            inner = n.rebuild((n.args[0].arg,))
+            return E.Transpose(inner)
+        return n
+
+    return _bottom_up(e, step, {})

@@ -76,7 +76,13 @@ class TextPrinter:
     # -- sums and products
     def _print_Add(self, e):
         parts = []
-        for i, t in enumerate(e.terms):
+        terms = list(e.terms)
+        if _is_negative_term(terms[0]):  # `s - y` reads better than `-y + s`
+            first_positive = next((t for t in terms if not _is_negative_term(t)), None)
+            if first_positive is not None:
+                terms.remove(first_positive)
+                terms.insert(0, first_positive)
+        for i, t in enumerate(terms):
             neg = _is_negative_term(t)
             body = self.term(E.neg(t) if neg else t)
             if i == 0:
@@ -102,10 +108,25 @@ class TextPrinter:
                 num.append(f)
         return num, den
 
+    def _grouped(self, factors):
+        """Runs of one repeated (square) factor print as a power: X X X → X^3."""
+        out, i = [], 0
+        while i < len(factors):
+            j = i
+            while j + 1 < len(factors) and factors[j + 1] == factors[i] and not factors[i].is_scalar:
+                j += 1
+            f = factors[i]
+            out.append(self.p(f, MUL + 1) if j == i else self.matrix_power(f, j - i + 1))
+            i = j + 1
+        return out
+
+    def matrix_power(self, f, k: int) -> str:
+        return self.p(f, ATOM) + self.power_suffix(Fraction(k), False)
+
     def _print_MatMul(self, e):
         num, den = self._split_denominator(e.factors)
         coeff = e.coeff
-        pieces = [self.p(f, MUL + 1) for f in num]
+        pieces = self._grouped(num)
         body = self.join_product(pieces)
         if coeff == -1:
             head = "-"
@@ -133,9 +154,9 @@ class TextPrinter:
         num, den = self._split_denominator(e.factors)
         if not num:
             num = [E.Ones(*e.shape)]
-        s = self.hadamard.join(self.p(f, MUL) for f in num)
+        s = self.hadamard.join(self.p(f, MUL + 1) for f in num)
         for d in den:
-            s += self.ediv + self.p(d, MUL)
+            s += self.ediv + self.p(d, MUL + 1)
         return s, HADAMARD
 
     def _print_Kron(self, e):
@@ -150,8 +171,25 @@ class TextPrinter:
             return self.p(e.arg.arg, POSTFIX + 1) + self.inverse_transpose, POSTFIX
         return self.p(e.arg, POSTFIX + 1) + self.inverse, POSTFIX
 
+    def norm_of(self, e: E.Expr):
+        """`u` and the subscript when e is uᵀu or tr(UᵀU) (so its square root is a norm)."""
+        inner, sub = e, ""
+        if isinstance(e, E.Trace):
+            inner, sub = e.arg, "F"
+        if isinstance(inner, E.MatMul) and inner.coeff == 1 and len(inner.factors) == 2:
+            a, b = inner.factors
+            if isinstance(a, E.Transpose) and a.arg == b:
+                return b, sub
+        return None
+
+    def norm(self, u: E.Expr, sub: str) -> str:
+        return f"||{self.p(u, 0)}||" + (f"_{sub}" if sub else "")
+
     def _print_Power(self, e):
         if e.exponent == Fraction(1, 2):
+            found = self.norm_of(e.base)
+            if found is not None:
+                return self.norm(*found), ATOM
             return self.call(self.sqrt_name(), self.p(e.base, 0)), ATOM
         return self.p(e.base, POSTFIX + 1) + self.power_suffix(e.exponent, not e.base.is_scalar), POSTFIX
 
@@ -216,6 +254,9 @@ class UnicodePrinter(TextPrinter):
 
     def sqrt_name(self):
         return "√"
+
+    def norm(self, u, sub):
+        return f"‖{self.p(u, 0)}‖" + ("_F" if sub else "")
 
 
 class LatexPrinter(TextPrinter):
@@ -289,8 +330,17 @@ class LatexPrinter(TextPrinter):
     def _print_Func(self, e):
         return self.call(self.func_name(e.name), self.p(e.arg, 0)), ATOM
 
+    def norm(self, u, sub):
+        return f"\\left\\|{self.p(u, 0)}\\right\\|" + ("_F" if sub else "")
+
+    def matrix_power(self, f, k):
+        return f"{self.p(f, ATOM)}^{{{k}}}"
+
     def _print_Power(self, e):
         if e.exponent == Fraction(1, 2):
+            found = self.norm_of(e.base)
+            if found is not None:
+                return self.norm(*found), ATOM
             return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
         p = E.fmt_number(e.exponent)
         circ = "{\\circ " if not e.base.is_scalar else "{"
