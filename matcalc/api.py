@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import expr as E
 from .decls import Decls, split_names
@@ -81,9 +82,14 @@ class Result:
     source: str
     f: E.Expr
     wrt: list
-    differential: E.Expr
+    raw_differential: E.Expr
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+    @cached_property
+    def differential(self) -> E.Expr:
+        """df, simplified for display (computed when first asked for)."""
+        return display(simplify(self.raw_differential))
 
     @property
     def kind(self) -> str:
@@ -228,7 +234,7 @@ def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
         else:
             g = d(f, {name: x})
         derivs.append(Derivative(x, kind, display(simplify(g)), f))
-    return Result(source, f, list(variables), display(simplify(df)), derivs, notes)
+    return Result(source, f, list(variables), df, derivs, notes)
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Result:

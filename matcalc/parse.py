@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 import sys
 from fractions import Fraction
 from functools import lru_cache
@@ -98,7 +99,7 @@ _TOKEN_NAMES = {
     "FUNC": "a function", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'",
     "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "COMMA": "','", "MULOP": "'*'",
     "HADAMARD": "'.*'", "EDIV": "'./'", "TRANSPOSE": "'^T'", "INVERSE": "'^-1'",
-    "INVTRANSPOSE": "'^-T'", "CIRCUMFLEX": "'^'", "EPOW": "'.^'", "$END": "end of input",
+    "INVTRANSPOSE": "'^-T'", "POW": "'^'", "EPOW": "'.^'", "$END": "end of input",
     "NORMSUB": "'_F'", "SUPERSCRIPT": "a superscript",
 }
 
@@ -122,10 +123,10 @@ def _describe_expected(expected) -> str:
     return ", ".join(names[:6])
 
 
-def _syntax_error(text: str, err) -> ParseError:
+def _syntax_error(text: str, err, shown: str) -> ParseError:
+    """A message with a caret under the offending character of `shown` (the user's text)."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
-    shown = text.replace("⟪", "|").replace("⟫", "|")
     depth = 0
     for ch in text:
         depth += ch == "("
@@ -143,7 +144,10 @@ def _syntax_error(text: str, err) -> ParseError:
         isinstance(err, UnexpectedToken) and err.token.type == "$END"
     ):
         expected = getattr(err, "expected", ())
-        hint = "missing ')'" if depth > 0 else "the expression ends too early"
+        hint = "missing ')'" if depth > 0 else (
+            "missing the closing ||" if text.count("⟪") > text.count("⟫")
+            else "the expression ends too early"
+        )
         return ParseError(
             f"syntax error: {hint}\n{_caret(shown, len(text))}\n"
             f"expected {_describe_expected(expected)}"
@@ -278,7 +282,7 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
             return postfix("inverse_transpose", r, tok.end_pos)
 
         def power(self, ch):
-            r, e = ch
+            r, _, e = ch
             return postfix("power", r, e.end, e)
 
         def epower(self, ch):
@@ -860,6 +864,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -
         raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
     if not text.strip():
         raise ParseError("the expression is empty")
+    if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
+        raise ParseError(
+            "write only the expression, and name the variable with --wrt: "
+            "`matcalc diff \"x^2\" --wrt x --scalar x`, not `d/dx x^2`"
+        )
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput
 
@@ -868,7 +877,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -
         tree = _parser().parse(prepared)
         raw = _make_transformer(prepared, decls, set(differentials)).transform(tree)
     except UnexpectedInput as err:
-        raise _syntax_error(prepared, err) from None
+        raise _syntax_error(prepared, err, text) from None
     except Exception as err:  # Lark wraps errors raised inside the transformer
         inner = getattr(err, "orig_exc", None)
         if isinstance(inner, (ParseError, ShapeError)):

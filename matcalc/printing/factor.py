@@ -45,7 +45,10 @@ def shrink(e: E.Expr) -> E.Expr:
     from ..simplify import expanded
 
     def step(n):
-        if not (isinstance(n, E.Add) or _has_sum_operand(n)) or len(n.key) > SHRINK_LIMIT:
+        worth = _has_sum_operand(n) or (
+            isinstance(n, E.Add) and any(_has_sum_operand(t) for t in n.terms)
+        )
+        if not worth or len(n.key) > SHRINK_LIMIT:
             return n
         cand = expanded(n)
         return cand if len(cand.key) < len(n.key) else n
@@ -152,7 +155,7 @@ def lift_transposes(e: E.Expr) -> E.Expr:
     from ..simplify import simplify
 
     def step(n):
-        if isinstance(n, E.Add) and not n.is_scalar:
+        if isinstance(n, E.Add) and not n.is_scalar and all(map(_count_transposes, n.terms)):
             flipped = [simplify(E.transpose(t)) for t in n.terms]
             if sum(map(_count_transposes, flipped)) == 0:
                 return E.Transpose(factor(E.add(*flipped)))
