@@ -52,7 +52,7 @@ def inverse_of_product(e):
     if isinstance(e, E.Inverse) and isinstance(e.arg, E.MatMul):
         a = e.arg
         if not a.scalars and _all_square(a.chain):
-            return E.mul(*(E.inv(f) for f in reversed(a.chain)))
+            return E.mul(E.Const(1 / a.coeff), *(E.inv(f) for f in reversed(a.chain)))
     return e
 
 
@@ -80,7 +80,7 @@ def linear_through(e):
 
 def trace_to_scalar(e):
     """tr(a bᵀ) = bᵀa: a trace whose product can be rotated into a 1×1 product."""
-    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars:
+    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars and e.arg.coeff == 1:
         ch = e.arg.chain
         for k in range(1, len(ch)):
             if ch[k].rows == 1:
@@ -108,7 +108,9 @@ def det_rules(e):
     if isinstance(a, E.Inverse):
         return E.power(E.det(a.arg), -1)
     if isinstance(a, E.MatMul) and not a.scalars and len(a.chain) > 1 and _all_square(a.chain):
-        return E.mul(*(E.det(f) for f in a.chain))
+        # det(c A B) = det(c A) det(B): the number stays inside (c^n needs the size n)
+        first = E.mul(E.Const(a.coeff), a.chain[0])
+        return E.mul(E.det(first), *(E.det(f) for f in a.chain[1:]))
     return e
 
 
@@ -264,7 +266,7 @@ def expanded(e: E.Expr) -> E.Expr:
 
 def rotate_trace(e):
     """tr(ABC) = tr(BCA) = tr(CᵀBᵀAᵀ): the rotation with the smallest key."""
-    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars:
+    if isinstance(e, E.Trace) and isinstance(e.arg, E.MatMul) and not e.arg.scalars and e.arg.coeff == 1:
         ch = list(e.arg.chain)
         flipped = [simplify(E.transpose(f)) for f in reversed(ch)]
         options = []
