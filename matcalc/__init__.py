@@ -10,7 +10,16 @@ from .errors import DeclarationError, DerivationError, MatcalcError, ParseError,
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    """`matcalc.verify` without importing NumPy at `import matcalc` (CLI start-up)."""
+    if name == "verify":
+        from .verify import verify
+
+        return verify
+    raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
+
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
-    "ShapeError", "DeclarationError", "DerivationError", "__version__",
+    "ShapeError", "DeclarationError", "DerivationError", "verify", "__version__",
 ]
