@@ -61,7 +61,7 @@ class Derivative:
         if fmt == "numpy":
             from .printing.numpy import to_numpy
 
-            return to_numpy(self.expr, context=E.add(self.f, self.variable) if self.f.shape == self.variable.shape else self.f)
+            return to_numpy(self.expr, context=(self.f, self.variable))
         raise ValueError(f"unknown format {fmt!r}")
 
     def lhs(self, fmt: str = "unicode") -> str:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import expr as E
 from .errors import DerivationError
+from .walk import RuleTable
 
 # f'(u) for each elementwise function, built from the constructors.
 DERIVATIVES: dict[str, Callable[[E.Expr], E.Expr]] = {
@@ -27,16 +28,8 @@ DERIVATIVES: dict[str, Callable[[E.Expr], E.Expr]] = {
     "sign": lambda u: E.Zero(*u.shape),
 }
 
-RULES: dict = {}
-
-
-def rule(*types):
-    def register(fn):
-        for t in types:
-            RULES[t] = fn
-        return fn
-
-    return register
+RULES = RuleTable()
+rule = RULES.rule
 
 
 def d(e: E.Expr, wrt) -> E.Expr:
@@ -82,60 +75,19 @@ def d_add(D, e):
     return E.add(*(D.d(t) for t in e.terms))
 
 
-@rule(E.MatMul)
-def d_matmul(D, e):
-    """d(AB) = dA B + A dB (product rule)"""
-    f = e.factors
-    terms = [
-        E.mul(E.Const(e.coeff), *f[:i], D.d(f[i]), *f[i + 1 :])
-        for i in range(len(f))
-        if D.depends(f[i])
-    ]
-    return E.add(*terms)
+@rule(E.MatMul, E.Hadamard, E.Kron)
+def d_product(D, e):
+    """d(AB) = dA B + A dB: the product rule, for ·, ⊙ and ⊗ alike"""
+    args = e.args
+    return E.add(*(
+        e.rebuild(args[:i] + (D.d(a),) + args[i + 1 :]) for i, a in enumerate(args) if D.depends(a)
+    ))
 
 
-@rule(E.Hadamard)
-def d_hadamard(D, e):
-    """d(A ⊙ B) = dA ⊙ B + A ⊙ dB"""
-    f = e.factors
-    terms = [E.hadamard(*f[:i], D.d(f[i]), *f[i + 1 :]) for i in range(len(f)) if D.depends(f[i])]
-    return E.add(*terms)
-
-
-@rule(E.Kron)
-def d_kron(D, e):
-    """d(A ⊗ B) = dA ⊗ B + A ⊗ dB"""
-    return E.add(E.kron(D.d(e.left), e.right), E.kron(e.left, D.d(e.right)))
-
-
-@rule(E.Transpose)
-def d_transpose(D, e):
-    """d(Aᵀ) = (dA)ᵀ"""
-    return E.transpose(D.d(e.arg))
-
-
-@rule(E.Trace)
-def d_trace(D, e):
-    """d tr A = tr dA"""
-    return E.trace(D.d(e.arg))
-
-
-@rule(E.Sum)
-def d_sum(D, e):
-    """d sum A = sum dA"""
-    return E.sum_entries(D.d(e.arg))
-
-
-@rule(E.Diag)
-def d_diag(D, e):
-    """d diag(v) = diag(dv)"""
-    return E.diag(D.d(e.arg))
-
-
-@rule(E.DiagPart)
-def d_diag_part(D, e):
-    """d diagvec(A) = diagvec(dA)"""
-    return E.diag_part(D.d(e.arg))
+@rule(E.Transpose, E.Trace, E.Sum, E.Diag, E.DiagPart)
+def d_linear(D, e):
+    """d L(A) = L(dA) for a linear L: ᵀ, tr, sum, diag"""
+    return e.rebuild((D.d(e.arg),))
 
 
 @rule(E.Inverse)
@@ -175,7 +127,4 @@ def d_power(D, e):
 
 
 def missing_rules() -> list:
-    return [t.__name__ for t in E.NODE_TYPES if t not in RULES]
-
-
-__all__ = ["d", "DERIVATIVES", "RULES", "missing_rules"]
+    return RULES.missing()

@@ -14,17 +14,10 @@ from collections import defaultdict
 
 from . import expr as E
 from .errors import DerivationError
+from .walk import RuleTable, map_bottom_up
 
-PULL_RULES: dict = {}
-
-
-def pull_rule(*types):
-    def register(fn):
-        for t in types:
-            PULL_RULES[t] = fn
-        return fn
-
-    return register
+PULL_RULES = RuleTable()
+pull_rule = PULL_RULES.rule
 
 
 def _not_linear(e):
@@ -183,16 +176,4 @@ def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
 
 def substitute(e: E.Expr, mapping: dict) -> E.Expr:
     """Replace leaves (e.g. dt → 1) and rebuild through the constructors."""
-    memo: dict = {}
-
-    def go(n):
-        if n in mapping:
-            return mapping[n]
-        if not n.args:
-            return n
-        got = memo.get(n)
-        if got is None:
-            got = memo[n] = n.rebuild(tuple(go(a) for a in n.args))
-        return got
-
-    return go(e)
+    return map_bottom_up(e, lambda n: mapping.get(n, n))

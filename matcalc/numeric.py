@@ -14,17 +14,10 @@ import numpy as np
 
 from . import expr as E
 from .errors import DeclarationError
+from .walk import RuleTable, symbols_in
 
-EVAL_RULES: dict = {}
-
-
-def eval_rule(*types):
-    def register(fn):
-        for t in types:
-            EVAL_RULES[t] = fn
-        return fn
-
-    return register
+EVAL_RULES = RuleTable()
+eval_rule = EVAL_RULES.rule
 
 
 def _sigmoid(x):
@@ -189,7 +182,7 @@ def bind_dims(exprs, env: dict, sizes: dict | None = None) -> dict:
     """Symbolic size → int, read off the values given for the symbols."""
     dims = dict(sizes or {})
     for e in exprs:
-        for s in _symbols(e):
+        for s in symbols_in(e):
             key = ("d" if s.diff else "") + s.name
             if key not in env:
                 continue
@@ -206,19 +199,6 @@ def bind_dims(exprs, env: dict, sizes: dict | None = None) -> dict:
                         f"size {d} is {dims[d]} elsewhere but {actual} in the value of {key}"
                     )
     return dims
-
-
-def _symbols(e: E.Expr):
-    seen, stack, out = set(), [e], []
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, E.Symbol):
-            out.append(n)
-        stack.extend(n.args)
-    return out
 
 
 def evaluate(e: E.Expr, env: dict, dims: dict | None = None) -> np.ndarray:
@@ -262,7 +242,7 @@ def choose_sizes(exprs, given: dict | None = None, variant: int = 0) -> dict:
         random.Random(variant).shuffle(seq)
     pool = iter(s for s in seq if s not in sizes.values())
     for e in exprs:
-        for s in _symbols(e):
+        for s in symbols_in(e):
             for d in s.shape:
                 if not isinstance(d, int) and d not in sizes:
                     sizes[d] = next(pool, 3)
@@ -306,7 +286,7 @@ class Sampler:
     def point(self, exprs, sizes: dict, fixed: dict | None = None) -> dict:
         env = dict(fixed or {})
         for e in exprs:
-            for s in _symbols(e):
+            for s in symbols_in(e):
                 if s.diff and "d" + s.name not in env:
                     env["d" + s.name] = self.direction(s, sizes)
                 elif not s.diff and s.name not in env:

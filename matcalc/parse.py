@@ -18,6 +18,7 @@ from functools import lru_cache
 from . import expr as E
 from .decls import GREEK, Decls, spell_greek
 from .errors import ParseError, ShapeError
+from .walk import symbols_in
 
 MAX_INPUT = 20_000
 MAX_DEPTH = 400
@@ -560,7 +561,6 @@ class _Builder:
     def infer_mul(self, r):
         cur = r.kids[0]
         shape = cur.shape
-        decisions = []
         for k in r.kids[1:]:
             if self.dims.is_one(shape[0]) and self.dims.is_one(shape[1]):
                 shape = k.shape
@@ -576,7 +576,6 @@ class _Builder:
                     "the columns of the left factor must match the rows of the right one",
                 )
             cur = k
-            decisions.append(shape)
         r.shape = shape
 
     def infer_div(self, r):
@@ -902,19 +901,8 @@ def parse_with_symbols(text: str, decls: Decls | None = None, differentials=()):
 
 
 def symbols_of(e: E.Expr) -> dict:
-    """name → Symbol for every (non-differential) symbol in e."""
+    """name → Symbol for every variable in e (a differential dX counts as X)."""
     out: dict = {}
-    stack = [e]
-    seen = set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, E.Symbol):
-            if not n.diff:
-                out.setdefault(n.name, n)
-            else:
-                out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric))
-        stack.extend(n.args)
+    for n in symbols_in(e):
+        out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric) if n.diff else n)
     return out

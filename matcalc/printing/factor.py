@@ -12,6 +12,7 @@ Three passes over a simplified expression, each value-preserving:
 from __future__ import annotations
 
 from .. import expr as E
+from ..walk import map_bottom_up
 
 SHRINK_LIMIT = 400  # only expressions with keys shorter than this are tried expanded
 
@@ -21,20 +22,6 @@ def display(e: E.Expr) -> E.Expr:
 
 
 # ---------------------------------------------------------------- shrink
-
-
-def _bottom_up(e: E.Expr, fn, memo: dict) -> E.Expr:
-    got = memo.get(e)
-    if got is not None:
-        return got
-    out = e
-    if e.args:
-        new = tuple(_bottom_up(a, fn, memo) for a in e.args)
-        if any(x is not y for x, y in zip(new, e.args)):
-            out = e.rebuild(new)
-    out = fn(out)
-    memo[e] = out
-    return out
 
 
 def _has_sum_operand(e: E.Expr) -> bool:
@@ -53,7 +40,7 @@ def shrink(e: E.Expr) -> E.Expr:
         cand = expanded(n)
         return cand if len(cand.key) < len(n.key) else n
 
-    return _bottom_up(e, step, {})
+    return map_bottom_up(e, step, {})
 
 
 # ---------------------------------------------------------------- factor
@@ -141,7 +128,7 @@ def factor_sum(e: E.Add) -> E.Expr:
 
 def factor(e: E.Expr) -> E.Expr:
     """Factor common factors out of the sums in e, innermost first."""
-    return _bottom_up(e, lambda n: factor_sum(n) if isinstance(n, E.Add) else n, {})
+    return map_bottom_up(e, lambda n: factor_sum(n) if isinstance(n, E.Add) else n, {})
 
 
 # ---------------------------------------------------------------- transposes
@@ -164,4 +151,4 @@ def lift_transposes(e: E.Expr) -> E.Expr:
             return E.Transpose(inner)
         return n
 
-    return _bottom_up(e, step, {})
+    return map_bottom_up(e, step, {})

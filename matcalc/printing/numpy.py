@@ -181,9 +181,9 @@ class NumpyPrinter:
         return s
 
 
-def to_numpy(e: E.Expr, dim_sources: dict | None = None, context: E.Expr | None = None) -> str:
-    """NumPy source for e; `context` (e.g. the original f) supplies variables for sizes."""
+def to_numpy(e: E.Expr, dim_sources: dict | None = None, context=()) -> str:
+    """NumPy source for e; the `context` expressions (f, the variable) supply sizes."""
     printer = NumpyPrinter(dim_sources)
-    if context is not None:
-        printer.learn_dims(context)
+    for c in context:
+        printer.learn_dims(c)
     return printer.doprint(e)
