@@ -78,8 +78,9 @@ def _decl_options(fn):
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="Evaluate at a point: --at x=[1,2] A=[[1,2],[3,4]] lambda=0.5")
-@click.option("--check/--no-check", default=False,
-              help="Also compare with central finite differences at random points.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Compare the result with central finite differences at random points "
+                   "(one line on stderr; exit code 1 if it fails).")
 @_decl_options
 def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, symmetric, dim):
     """Differentiate EXPRESSION: gradient, Jacobian, or the differential."""
@@ -128,14 +129,99 @@ def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, s
         if report is not None:
             click.echo(report["summary"], err=True)
     if report is not None and not report["passed"]:
+        click.echo("WARNING: the derived result does not match finite differences; this is a bug "
+                   "in matcalc, please report it with the input", err=True)
         sys.exit(1)
 
 
 def _self_check(result) -> dict:
+    from .numeric import NoValidPoint
     from .verify import verify
 
-    rep = verify(result)
+    try:
+        rep = verify(result)
+    except NoValidPoint:
+        return {"passed": True, "max_error": None,
+                "summary": "check: skipped (no random point found where the expression is defined)"}
     return {"passed": rep.passed, "max_error": rep.max_error, "summary": rep.summary()}
+
+
+CHECK_EXAMPLES = """
+\b
+Examples:
+  matcalc check "x^T A x" --wrt x --claim "2 A x"
+  matcalc check "det X" --wrt X --claim "det(X) inv(X)^T"
+  matcalc check "X^-1" --wrt X --claim "-X^-1 dX X^-1"
+  matcalc check --file answers.jsonl --format json
+\b
+A record of --file (JSON lines, a JSON list, CSV with a header, or YAML) has the keys
+id, expression, wrt, claim and optionally scalar, vector, matrix, symmetric, dim.
+"""
+
+
+@main.command(epilog=CHECK_EXAMPLES)
+@click.argument("expression", required=False)
+@click.option("--wrt", "-w", metavar="NAME", help="The variable.")
+@click.option("--claim", "-c", metavar="ANSWER", help="The claimed gradient, Jacobian or differential.")
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="Grade many records (batch).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="text",
+              show_default=True)
+@click.option("--jobs", "-j", type=int, default=0, help="Worker processes for --file (0: one per core).")
+@click.option("--seed", type=int, default=0, help="Seed of the random points.")
+@_decl_options
+def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix, symmetric, dim):
+    """Is CLAIM the derivative of EXPRESSION? Exit 0 correct, 1 wrong, 2 bad input."""
+    from .errors import MatcalcError
+
+    if file_:
+        from .grading import grade_file
+
+        try:
+            code = grade_file(file_, fmt, jobs, seed)
+        except MatcalcError as err:
+            _fail(str(err))
+        sys.exit(code)
+    if not expression or not wrt or claim is None:
+        _fail('check needs EXPRESSION, --wrt and --claim, e.g. matcalc check "x^T A x" --wrt x --claim "2 A x"')
+    from .check import check as run_check
+    from .decls import Decls
+
+    try:
+        decls = Decls.build(scalar, vector, matrix, symmetric, dim)
+        report = run_check(expression, wrt, claim, decls, seed=seed)
+    except MatcalcError as err:
+        _fail(str(err))
+    click.echo(report.format(fmt))
+    sys.exit(0 if report else 1)
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("expression")
+@click.option("--wrt", "-w", metavar="NAMES", help="Variable(s).")
+@click.option("--points", type=int, default=3, show_default=True, help="Random points.")
+@click.option("--seed", type=int, default=0)
+@_decl_options
+def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim):
+    """Derive, then compare with central finite differences along random directions."""
+    from . import api
+    from .decls import Decls
+    from .errors import MatcalcError
+    from .numeric import NoValidPoint
+    from .verify import verify as run_verify
+
+    try:
+        result = api.diff(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
+        report = run_verify(result, points=points, seed=seed)
+    except MatcalcError as err:
+        _fail(str(err))
+    except NoValidPoint:
+        _fail("could not find random points where the expression is defined")
+    for dv in result.derivatives:
+        click.echo(f"{dv.lhs('text')} = {dv.notation('text')}")
+    for i, c in enumerate(report.checks, 1):
+        click.echo(f"  {c.variable}: direction {i}, relative error {c.error:.1e}")
+    click.echo(report.summary())
+    sys.exit(0 if report.passed else 1)
 
 
 def run():

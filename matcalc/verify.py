@@ -49,7 +49,7 @@ class VerifyReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and self.max_error <= self.tolerance
+        return bool(self.checks) and max(c.excess for c in self.checks) <= self.tolerance
 
     def __bool__(self):
         return self.passed

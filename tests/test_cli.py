@@ -11,8 +11,15 @@ from matcalc.cli import main
 
 
 def run(*args):
+    """Exit code and what the user sees (stdout and stderr together)."""
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.output
+
+
+def run_stdout(*args):
+    """Exit code and standard output alone (what a pipe receives)."""
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout
 
 
 CASES = [
@@ -27,7 +34,7 @@ CASES = [
 @pytest.mark.parametrize("expr,wrt,extra", CASES)
 @pytest.mark.parametrize("fmt", ["text", "unicode", "latex", "differential"])
 def test_each_format_prints_one_answer(expr, wrt, extra, fmt):
-    code, out = run("diff", expr, "--wrt", wrt, "--format", fmt, *extra)
+    code, out = run_stdout("diff", expr, "--wrt", wrt, "--format", fmt, *extra)
     assert code == 0, out
     assert out.strip()
     if fmt == "differential":
@@ -40,7 +47,7 @@ def test_text_output_re_parses_to_an_equal_expression():
     from matcalc.simplify import equal
 
     for expr, wrt, _ in CASES:
-        code, out = run("diff", expr, "--wrt", wrt)
+        code, out = run_stdout("diff", expr, "--wrt", wrt)
         r = matcalc.diff(expr, wrt)
         assert equal(parse_like(out.strip(), r), r.expr)
 
@@ -57,7 +64,7 @@ def test_numpy_output_evaluates_to_the_result(expr, wrt, extra, rng):
     import matcalc
     from matcalc.numeric import evaluate
 
-    code, out = run("diff", expr, "--wrt", wrt, "--format", "numpy", *extra)
+    code, out = run_stdout("diff", expr, "--wrt", wrt, "--format", "numpy", *extra)
     assert code == 0, out
     r = matcalc.diff(expr, wrt)
     sizes, env = _random_values(r, rng)
@@ -73,7 +80,7 @@ def test_numpy_output_evaluates_to_the_result(expr, wrt, extra, rng):
 
 
 def test_json_has_the_documented_keys():
-    code, out = run("diff", "x^T A x", "--wrt", "x", "--format", "json")
+    code, out = run_stdout("diff", "x^T A x", "--wrt", "x", "--format", "json")
     data = json.loads(out)
     for key in ("expr", "wrt", "kind", "result", "unicode", "latex", "numpy", "differential", "shape"):
         assert key in data
@@ -93,11 +100,13 @@ def test_at_with_vectors_and_matrices():
     assert "[12., 21.]" in out
 
 
-def test_check_flag_reports_pass():
-    result = CliRunner(mix_stderr=False).invoke(main, ["diff", "x^T A x", "--wrt", "x", "--check"]) \
-        if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner().invoke(main, ["diff", "x^T A x", "--wrt", "x", "--check"])
+def test_diff_checks_itself_by_default():
+    result = CliRunner().invoke(main, ["diff", "x^T A x", "--wrt", "x"])
     assert result.exit_code == 0
-    assert "PASS" in (result.output + (result.stderr if hasattr(result, "stderr") and result.stderr_bytes is not None else ""))
+    assert result.stdout.strip() == "(A + A^T) x"
+    assert "check: PASS" in result.stderr
+    quiet = CliRunner().invoke(main, ["diff", "x^T A x", "--wrt", "x", "--no-check"])
+    assert "check" not in quiet.output
 
 
 @pytest.mark.parametrize("args,words", [
@@ -122,7 +131,7 @@ def test_bad_input_exits_2_with_a_message(args, words):
 def test_variable_not_in_expression_gives_zero_with_a_note():
     code, out = run("diff", "x^T A x", "--wrt", "y")
     assert code == 0
-    assert out.splitlines()[0] == "0"
+    assert run_stdout("diff", "x^T A x", "--wrt", "y")[1].splitlines()[0] == "0"
     assert "does not occur" in out
 
 
