@@ -5,21 +5,15 @@
     (A + A^T) x
 """
 from .api import Derivative, Result, derive, diff, parse
+from .check import CheckReport, check  # after `import matcalc.check` the name stays the function
+from .verify import VerifyReport, verify
 from .decls import Decls
 from .errors import DeclarationError, DerivationError, MatcalcError, ParseError, ShapeError
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    """`matcalc.verify` without importing NumPy at `import matcalc` (CLI start-up)."""
-    if name == "verify":
-        from .verify import verify
-
-        return verify
-    raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
-
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
-    "ShapeError", "DeclarationError", "DerivationError", "verify", "__version__",
+    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "__version__",
 ]
