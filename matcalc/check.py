@@ -57,7 +57,7 @@ class CheckReport:
     answer: str = ""  # the derived answer, as text
     answer_unicode: str = ""
     reason: str = ""  # why it is correct, or what is wrong, in words
-    diagnosis: str | None = None  # transpose | factor | sign | symmetric | shape | None
+    diagnosis: str | None = None  # transpose | factor | sign | symmetric | shape | differential
     counterexample: Counterexample | None = None
     notes: list = field(default_factory=list)
 
@@ -170,6 +170,7 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     from .api import _decls
 
     decls = _decls(decls, kw)
+    seed = seed % 2**32  # any integer is a valid seed
     result = diff(expr, wrt, decls)
     if len(result.derivatives) != 1:
         raise DeclarationError("check one variable at a time: --wrt names a single variable")
@@ -177,7 +178,10 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     report = CheckReport(expr, dv.name, claim, False, dv.kind, dv.notation("text"),
                          dv.notation("unicode"), notes=list(result.notes))
     what = _what(dv.kind, dv.name)
-    claimed = _parse_claim(claim, result, decls)
+    try:
+        claimed = _parse_claim(claim, result, decls)
+    except ShapeError as err:
+        return _wrong(report, "shape", f"the claim is not well formed with these sizes: {err}", None)
     expected = dv.expr
     shape = result.f.shape if dv.kind == "differential" else expected.shape
 
@@ -192,6 +196,10 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
                       f"the claim has shape {E.fmt_shape(claimed.shape)} but {what} has shape "
                       f"{E.fmt_shape(shape)}", None)
 
+    if dv.kind != "differential" and claimed.has_differential:
+        return _wrong(report, "differential",
+                      f"the claim contains d{dv.name}, but {what} is the matrix G of "
+                      f"df = tr(Gᵀ d{dv.name}) (or J of df = J d{dv.name}), without differentials", None)
     if dv.kind == "differential" and not claimed.has_differential:
         return _wrong(report, "shape", f"the claim has no d{dv.name} in it: the answer is a "
                       f"differential such as {report.answer}", None)
@@ -272,15 +280,23 @@ def _symmetric_only(claimed, expected, result, seed) -> list:
         sizes, points = _sample([result.f, expected, claimed], seed + 1, 3)
     except NoValidPoint:
         return []
-    for p in points:
-        for s in square:
-            p[s.name] = (p[s.name] + p[s.name].T) / 2
-        try:
-            if _rel(evaluate(claimed, p, sizes), evaluate(expected, p, sizes)) > 1e-8:
-                return []
-        except np.linalg.LinAlgError:
-            return []
-    return [s.name for s in square]
+    def agrees_with(names) -> bool:
+        for p in points:
+            q = dict(p)
+            for n in names:
+                q[n] = (q[n] + q[n].T) / 2
+            try:
+                if _rel(evaluate(claimed, q, sizes), evaluate(expected, q, sizes)) > 1e-8:
+                    return False
+            except np.linalg.LinAlgError:
+                return False
+        return True
+
+    for s in square:  # the one matrix whose asymmetry the claim ignores, if there is one
+        if agrees_with([s.name]):
+            return [s.name]
+    names = [s.name for s in square]
+    return names if agrees_with(names) else []
 
 
 def _counterexample(claimed, expected, result, seed) -> Counterexample | None:

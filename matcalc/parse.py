@@ -165,8 +165,22 @@ def _syntax_error(text: str, err, shown: str) -> ParseError:
     return ParseError(f"syntax error: {err}")
 
 
+def _balanced(text: str, start: int, end: int) -> str:
+    """text[start:end] widened until its parentheses balance (spans of `( … )` atoms
+    do not include the parentheses themselves)."""
+    while True:
+        piece = text[start:end]
+        opens, closes = piece.count("("), piece.count(")")
+        if opens > closes and end < len(text):
+            end += 1
+        elif closes > opens and start > 0:
+            start -= 1
+        else:
+            return piece.strip().replace("⟪", "||").replace("⟫", "||") or "?"
+
+
 def _snippet(text: str, r: _R) -> str:
-    return text[r.start : r.end].strip().replace("⟪", "||").replace("⟫", "||") or "?"
+    return _balanced(text, r.start, r.end)
 
 
 # ---------------------------------------------------------------- parse tree → raw tree
@@ -428,8 +442,7 @@ class _Builder:
         )
 
     def snip_span(self, a, b):
-        s, e = _span(a, b)
-        return self.text[s:e].strip().replace("⟪", "||").replace("⟫", "||")
+        return _balanced(self.text, *_span(a, b))
 
     def square_error(self, what, r: _R) -> ShapeError:
         self._name_dims()

@@ -66,6 +66,7 @@ class VerifyReport:
 def verify(result, points: int = 3, seed: int = 0, sizes: dict | None = None) -> VerifyReport:
     """Compare every derivative in `result` (an api.Result) with finite differences."""
     report = VerifyReport()
+    seed = seed % 2**32
     for dv in result.derivatives:
         checks: list[FDCheck] = check_directional(
             result.f, {dv.name: dv.variable}, _predictor(result, dv), points=points, seed=seed,
