@@ -24,12 +24,8 @@ ONE = Fraction(1)
 ZERO = Fraction(0)
 
 
-def fmt_dim(d: Dim) -> str:
-    return str(d)
-
-
 def fmt_shape(shape) -> str:
-    return f"{fmt_dim(shape[0])}×{fmt_dim(shape[1])}"
+    return f"{shape[0]}×{shape[1]}"
 
 
 def as_number(v) -> Number:

@@ -907,12 +907,6 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -
     return builder.build(raw)
 
 
-def parse_with_symbols(text: str, decls: Decls | None = None, differentials=()):
-    """Like parse, and also the symbols by name (for --wrt checks and sampling)."""
-    e = parse(text, decls, differentials)
-    return e, symbols_of(e)
-
-
 def symbols_of(e: E.Expr) -> dict:
     """name → Symbol for every variable in e (a differential dX counts as X)."""
     out: dict = {}

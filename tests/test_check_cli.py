@@ -99,3 +99,11 @@ def test_batch_json_and_csv(answers, tmp_path):
     r = invoke("check", "--file", str(csv_path))
     assert r.exit_code == 0, r.output
     assert "2 records: 2 correct" in r.stdout
+
+
+def test_batch_yaml(tmp_path):
+    path = tmp_path / "answers.yaml"
+    path.write_text("- id: q1\n  expression: ln det X\n  wrt: X\n  claim: X^-T\n"
+                    "- id: q2\n  expression: ln det X\n  wrt: X\n  claim: X^-1\n")
+    r = invoke("check", "--file", str(path))
+    assert "2 records: 1 correct, 1 wrong" in r.stdout
