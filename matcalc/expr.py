@@ -655,6 +655,8 @@ def inv(a: Expr) -> Expr:
     if a.is_scalar:
         return power(a, -1)
     _require_square("the inverse", a)
+    if isinstance(a, Zero):
+        raise ShapeError("the inverse of a zero matrix does not exist")
     if isinstance(a, Inverse):
         return a.arg
     if isinstance(a, Identity):

@@ -323,8 +323,11 @@ def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> 
     for attempt in range(tries):
         sampler = Sampler(rng, positive=attempt >= tries // 2)
         env = sampler.point(exprs, sizes, fixed)
-        if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes):
-            return env
+        try:
+            if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes):
+                return env
+        except np.linalg.LinAlgError:
+            continue
     raise NoValidPoint("could not find a point where the expression is finite")
 
 
