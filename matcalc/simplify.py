@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from .walk import map_bottom_up
 
 
 def _count_transposes(e: E.Expr) -> int:
@@ -213,21 +214,16 @@ RULES = (
 
 
 def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
-    got = memo.get(e)
-    if got is not None:
-        return got
-    out = e
-    if e.args:
-        new = tuple(_rewrite(a, rules, memo) for a in e.args)
-        if any(x is not y for x, y in zip(new, e.args)):
-            out = e.rebuild(new)
-    for rule in rules:
-        r = rule(out)
-        if r is not out and r != out:
-            out = _rewrite(r, rules, memo)
-            break
-    memo[e] = out
-    return out
+    """Children first; then the first rule that applies, and the result rewritten again."""
+
+    def apply(n):
+        for rule in rules:
+            r = rule(n)
+            if r is not n and r != n:
+                return _rewrite(r, rules, memo)
+        return n
+
+    return map_bottom_up(e, apply, memo)
 
 
 def _fixed_point(e: E.Expr, rules) -> E.Expr:
