@@ -207,10 +207,30 @@ def _kind(f: E.Expr, x: E.Symbol) -> str:
     return "differential"
 
 
+NON_DIFFERENTIABLE = {
+    "relu": "relu is not differentiable at 0; the subgradient step(0) = 0 is used there",
+    "abs": "abs is not differentiable at 0; the subgradient sign(0) = 0 is used there",
+}
+
+
+def _kinks(f: E.Expr) -> list:
+    from .walk import map_bottom_up
+
+    found: list = []
+
+    def visit(n):
+        if isinstance(n, E.Func) and n.name in NON_DIFFERENTIABLE and n.name not in found:
+            found.append(n.name)
+        return n
+
+    map_bottom_up(f, visit)
+    return [NON_DIFFERENTIABLE[name] for name in found]
+
+
 def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
     """The derivatives of an Expr wrt the given symbols (name → Symbol)."""
     df = d(f, variables)
-    notes = []
+    notes = _kinks(f)
     derivs = []
     grads = pullback(df, variables) if f.is_scalar else None
     for name, x in variables.items():

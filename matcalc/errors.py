@@ -19,3 +19,7 @@ class DeclarationError(MatcalcError):
 
 class DerivationError(MatcalcError):
     """The requested derivative cannot be expressed (e.g. not linear in the differential)."""
+
+
+class ResultTooLarge(MatcalcError):
+    """An expression beyond the size limit (the message says which limit)."""

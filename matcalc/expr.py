@@ -16,10 +16,11 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Union
 
-from .errors import ShapeError
+from .errors import ResultTooLarge, ShapeError
 
 Dim = Union[int, str]
 Number = Union[Fraction, float]
+MAX_TREE_SIZE = 2_000_000
 ONE = Fraction(1)
 ZERO = Fraction(0)
 
@@ -71,7 +72,17 @@ class Expr:
         return self.shape == (1, 1)
 
     @cached_property
+    def size(self) -> int:
+        """Nodes of the expression written out as a tree (shared subtrees counted each time)."""
+        return 1 + sum(a.size for a in self.args)
+
+    @cached_property
     def key(self) -> str:
+        if self.size > MAX_TREE_SIZE:
+            raise ResultTooLarge(
+                f"the result is too large to write out ({self.size:,} nodes; the limit is "
+                f"{MAX_TREE_SIZE:,}): differentiate a smaller expression, or fewer variables at once"
+            )
         return self._key()
 
     def _key(self) -> str:

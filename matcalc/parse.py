@@ -31,6 +31,10 @@ FUNCTIONS = {
     "softplus": "softplus", "sin": "sin", "cos": "cos", "norm": "norm", "norm2": "norm",
     "normF": "norm", "eye": "eye", "ones": "ones", "sign": "sign", "step": "step",
 }
+# Functions that also have a matrix meaning (expm, logm, sqrtm): on a square matrix
+# `exp(X)` is ambiguous, and `exp.(X)` says elementwise.
+MATRIX_FUNCTIONS = {"exp", "log", "sqrt"}
+ELEMENTWISE_ONLY = {"sigmoid", "tanh", "relu", "abs", "softplus", "sin", "cos", "sign", "step"}
 GREEK_LETTERS = set("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑφ")
 GREEK_NAMES = set(GREEK)
 
@@ -57,11 +61,12 @@ def _parser():
 class _R:
     """A raw node: op, children, and the source span for error messages."""
 
-    __slots__ = ("op", "kids", "start", "end", "data", "shape")
+    __slots__ = ("op", "kids", "start", "end", "data", "shape", "elementwise")
 
     def __init__(self, op, kids=(), start=0, end=0, data=None):
         self.op, self.kids, self.start, self.end, self.data = op, list(kids), start, end, data
         self.shape = None
+        self.elementwise = False  # exp.(X)
 
 
 def _span(*nodes):
@@ -328,6 +333,16 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
             tok, args = ch
             word = str(tok)[:-1]
             start, end = tok.start_pos, args[-1].end + 1
+            if word.endswith("."):  # exp.(X): elementwise, said explicitly
+                name = word[:-1]
+                if FUNCTIONS.get(name) not in MATRIX_FUNCTIONS | ELEMENTWISE_ONLY:
+                    raise ParseError(
+                        f"`{name}.(…)` means `{name}` elementwise, but `{name}` is not an "
+                        f"elementwise function\n{_caret(text, start)}"
+                    )
+                r = _R("call", args, start, end, FUNCTIONS[name])
+                r.elementwise = True
+                return r
             if word in FUNCTIONS and not decls.declares(word):
                 return _R("call", args, start, end, FUNCTIONS[word])
             if len(args) != 1:
@@ -425,6 +440,7 @@ class _Builder:
         self.dims = _Shapes(text)
         self.symbols: dict = {}  # name -> (shape, symmetric)
         self.size_names: set = set()  # sizes named in ones(n, m)
+        self.matrix_calls: list = []  # exp/log/sqrt of a matrix, checked once sizes are known
 
     # -- helpers
     def snip(self, r):
@@ -702,6 +718,9 @@ class _Builder:
             self.infer_inverse(r)
         elif f in ("sum", "norm"):
             r.shape = (1, 1)
+        elif f in MATRIX_FUNCTIONS and not r.elementwise and not self.is_scalar(a) and not self.is_vector(a):
+            self.matrix_calls.append(r)  # ambiguous if the matrix turns out square
+            r.shape = a.shape
         elif f == "diag":
             if self.is_scalar(a) or self.is_vector(a):
                 r.shape = (a.shape[0], a.shape[0])
@@ -710,6 +729,22 @@ class _Builder:
                 r.shape = (a.shape[0], 1)
         else:
             r.shape = a.shape
+
+    def check_matrix_functions(self):
+        """exp(X), log(X), sqrt(X) of a square matrix: the matrix function or elementwise?"""
+        for r in self.matrix_calls:
+            a = r.kids[0]
+            if self.dims.find(a.shape[0]) == self.dims.find(a.shape[1]) or (
+                self.dims.find(a.shape[0]) is self.dims.find(a.shape[1])
+            ):
+                f = {"log": "log", "exp": "exp", "sqrt": "sqrt"}[r.data]
+                raise ShapeError(
+                    f"`{self.snip(r)}`: {f} of the square matrix `{self.snip(a)}` is ambiguous "
+                    f"(the matrix {'logarithm' if f == 'log' else 'exponential' if f == 'exp' else 'square root'}"
+                    f" or elementwise?). matcalc applies functions elementwise: write "
+                    f"`{f}.({self.snip(a)})` to say so"
+                    + (f"; for ln det write `ln det {self.snip(a)}`" if f == "log" else "")
+                )
 
     def require_shape(self, r: _R, shape):
         ok = all(self.dims.unify(a, b) for a, b in zip(r.shape, shape))
@@ -903,6 +938,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -
     builder.infer(raw)
     if shape is not None:
         builder.require_shape(raw, shape)
+    builder.check_matrix_functions()
     builder._name_dims()
     return builder.build(raw)
 

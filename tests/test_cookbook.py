@@ -243,7 +243,7 @@ CASES = [
      "((1 - tanh(W1 x) .^ 2) .* (W2^T (sigmoid(W2 tanh(W1 x)) .* (1 - sigmoid(W2 tanh(W1 x))) .* y))) x^T"),
     # ------------------------------------------------ elementwise / Hadamard
     ("sum(exp(X w))", "sum(exp(X w))", "w", {}, "X^T exp(X w)"),
-    ("tr(exp(X)) elementwise", "tr(exp(X))", "X", {}, "I .* exp(X)"),
+    ("tr(exp(X)) elementwise", "tr(exp.(X))", "X", {}, "I .* exp.(X)"),
     ("tr(A exp(X)) elementwise", "tr(A exp(X))", "X", {}, "A^T .* exp(X)"),
     ("sum(x .* x)", "sum(x .* x)", "x", {}, "2 x"),
     ("x^T (a .* x)", "x^T (a .* x)", "x", {}, "2 a .* x"),

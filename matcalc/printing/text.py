@@ -14,6 +14,10 @@ from .. import expr as E
 ADD, NEG, HADAMARD, MUL, POSTFIX, ATOM = 10, 15, 20, 30, 40, 50
 
 
+def _square_matrix(e: E.Expr) -> bool:
+    return e.rows == e.cols and e.rows != 1
+
+
 def _is_negative_term(t: E.Expr) -> bool:
     if isinstance(t, E.MatMul):
         return t.coeff < 0
@@ -190,7 +194,8 @@ class TextPrinter:
             found = self.norm_of(e.base)
             if found is not None:
                 return self.norm(*found), ATOM
-            return self.call(self.sqrt_name(), self.p(e.base, 0)), ATOM
+            if not _square_matrix(e.base):
+                return self.call(self.sqrt_name(), self.p(e.base, 0)), ATOM
         return self.p(e.base, POSTFIX + 1) + self.power_suffix(e.exponent, not e.base.is_scalar), POSTFIX
 
     def sqrt_name(self):
@@ -214,6 +219,8 @@ class TextPrinter:
 
     def _print_Func(self, e):
         name = self.log_name if e.name == "log" else e.name
+        if _square_matrix(e.arg) and e.name in ("exp", "log"):
+            name += "."  # exp.(X): elementwise on a square matrix, said explicitly
         return self.call(self.func_name(name), self.p(e.arg, 0)), ATOM
 
     def func_name(self, name: str) -> str:
