@@ -6,6 +6,7 @@
 """
 from .api import Derivative, Result, derive, diff, parse
 from .check import CheckReport, check  # after `import matcalc.check` the name stays the function
+from .hessian import HessianResult, hessian
 from .verify import VerifyReport, verify
 from .decls import Decls
 from .errors import DeclarationError, DerivationError, MatcalcError, ParseError, ShapeError
@@ -15,5 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
-    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "__version__",
+    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "hessian", "HessianResult",
+    "__version__",
 ]

@@ -14,7 +14,7 @@ from . import expr as E
 from .decls import Decls, split_names
 from .differential import d
 from .errors import DeclarationError, DerivationError
-from .identify import coefficient, pullback, substitute
+from .identify import coefficient, pullback, substitute, vec_coefficient
 from .parse import parse as _parse
 from .parse import symbols_of
 from .printing.factor import display
@@ -70,6 +70,9 @@ class Derivative:
             return {"latex": f"\\nabla_{{{x}}} f", "text": f"grad_{x} f"}.get(fmt, f"∇_{x} f")
         if self.kind == "jacobian":
             return {"latex": f"J_{{{x}}}", "text": f"J_{x}"}.get(fmt, f"J_{x}")
+        if self.kind == "vec-jacobian":
+            return {"latex": f"\\frac{{\\partial \\operatorname{{vec}} F}}{{\\partial \\operatorname{{vec}} {x}}}",
+                    "text": f"dvecF/dvec{x}"}.get(fmt, f"∂vec F/∂vec {x}")
         if self.kind == "derivative":
             return {"latex": f"\\frac{{\\partial f}}{{\\partial {x}}}", "text": f"df/d{x}"}.get(fmt, f"∂f/∂{x}")
         return "df" if fmt != "latex" else "\\mathrm{d}f"
@@ -180,21 +183,29 @@ class Result:
         return out
 
 
-def parse_like(text: str, result: "Result", decls: Decls | None = None) -> E.Expr:
-    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed."""
+def parse_in_context(text: str, f: E.Expr, wrt, decls: Decls | None = None, shape=None) -> E.Expr:
+    """Parse an answer about f: the same kinds and sizes as in f, `dX` allowed for the
+    variables in `wrt`, and (if given) the shape the answer must have."""
     base = decls or Decls()
     dims = dict(base.dims)
-    for name, s in symbols_of(result.f).items():
+    symmetric = set(base.symmetric)
+    for name, s in symbols_of(f).items():
         dims.setdefault(name, s.shape)
-    for dv in result.derivatives:
-        dims.setdefault(dv.name, dv.variable.shape)
-    ctx = Decls(set(base.scalars), set(base.vectors), set(base.matrices), set(base.symmetric), dims)
-    for name, s in symbols_of(result.f).items():
         if s.symmetric:
-            ctx.symmetric.add(name)
+            symmetric.add(name)
+    ctx = Decls(set(base.scalars), set(base.vectors), set(base.matrices), symmetric, dims)
+    return _parse(text, ctx, differentials=list(wrt), shape=shape)
+
+
+def parse_like(text: str, result: "Result", decls: Decls | None = None) -> E.Expr:
+    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed."""
     dv = result.derivatives[0]
+    base = decls or Decls()
+    for d_ in result.derivatives:  # variables absent from f keep their own shape
+        base = Decls(base.scalars, base.vectors, base.matrices, base.symmetric,
+                     {**{d_.name: d_.variable.shape}, **base.dims})
     shape = result.f.shape if dv.kind == "differential" else dv.expr.shape
-    return _parse(text, ctx, differentials=result.wrt, shape=shape)
+    return parse_in_context(text, result.f, result.wrt, base, shape)
 
 
 def _kind(f: E.Expr, x: E.Symbol) -> str:
@@ -227,8 +238,9 @@ def _kinks(f: E.Expr) -> list:
     return [NON_DIFFERENTIABLE[name] for name in found]
 
 
-def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
-    """The derivatives of an Expr wrt the given symbols (name → Symbol)."""
+def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> Result:
+    """The derivatives of an Expr wrt the given symbols (name → Symbol). With `vec`, a
+    derivative that is only a differential becomes the Jacobian of vec F (Kronecker form)."""
     df = d(f, variables)
     notes = _kinks(f)
     derivs = []
@@ -251,20 +263,17 @@ def derive(f: E.Expr, variables: dict, source: str = "") -> Result:
                     f"the Jacobian wrt {name} has no plain matrix form here; the answer is the "
                     f"differential"
                 )
+        elif vec:
+            kind = "vec-jacobian"
+            g = vec_coefficient(simplify(d(f, {name: x})), x)
         else:
             g = d(f, {name: x})
         derivs.append(Derivative(x, kind, display(simplify(g)), f))
     return Result(source, f, list(variables), df, derivs, notes)
 
 
-def diff(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Result:
-    """Differentiate `expr` with respect to `wrt` (a name, a comma list, or a list of names).
-
-    >>> str(diff("x^T A x", "x"))
-    '(A + A^T) x'
-    """
-    decls = _decls(decls, kw)
-    f = _parse(expr, decls)
+def resolve_variables(f: E.Expr, wrt, decls: Decls):
+    """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur."""
     symbols = symbols_of(f)
     names = split_names([wrt] if isinstance(wrt, str) else (wrt or []))
     if not names:
@@ -276,15 +285,26 @@ def diff(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Result:
                 f"{sorted(symbols)[0] if symbols else 'x'} (the expression has "
                 f"{', '.join(sorted(symbols)) or 'no variables'})"
             )
-    variables = {}
-    notes = []
+    variables, notes = {}, []
     for n in names:
         if n in symbols:
             variables[n] = symbols[n]
         else:
             variables[n] = _absent_variable(n, decls)
             notes.append(f"{n} does not occur in the expression: its derivative is 0")
-    result = derive(f, variables, expr)
+    return variables, notes
+
+
+def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:
+    """Differentiate `expr` with respect to `wrt` (a name, a comma list, or a list of names).
+
+    >>> str(diff("x^T A x", "x"))
+    '(A + A^T) x'
+    """
+    decls = _decls(decls, kw)
+    f = _parse(expr, decls)
+    variables, notes = resolve_variables(f, wrt, decls)
+    result = derive(f, variables, expr, vec)
     result.notes = notes + result.notes
     return result
 
@@ -299,4 +319,4 @@ def _absent_variable(name: str, decls: Decls) -> E.Symbol:
     return E.Symbol(name, *(d if isinstance(d, int) else f"n_{name}" for d in shape))
 
 
-__all__ = ["diff", "derive", "parse", "parse_like", "Result", "Derivative"]
+__all__ = ["diff", "derive", "parse", "parse_like", "parse_in_context", "Result", "Derivative"]

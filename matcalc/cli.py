@@ -81,8 +81,9 @@ def _decl_options(fn):
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare the result with central finite differences at random points "
                    "(one line on stderr; exit code 1 if it fails).")
+@click.option("--vec", is_flag=True, help="For a matrix-valued F: the Jacobian of vec F in Kronecker form.")
 @_decl_options
-def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, symmetric, dim):
+def diff(expression, assignments, wrt, fmt, at, check, vec, scalar, vector, matrix, symmetric, dim):
     """Differentiate EXPRESSION: gradient, Jacobian, or the differential."""
     from . import api
     from .decls import Decls
@@ -95,7 +96,7 @@ def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, s
                 f"unexpected argument {stray[0]!r}: quote the expression, e.g. matcalc diff \"x^T A x\" --wrt x"
             )
         decls = Decls.build(scalar, vector, matrix, symmetric, dim)
-        result = api.diff(expression, wrt, decls)
+        result = api.diff(expression, wrt, decls, vec=vec)
         values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
         numbers = result.evaluate(values) if values else None
         report = _self_check(result) if check else None
@@ -134,14 +135,14 @@ def diff(expression, assignments, wrt, fmt, at, check, scalar, vector, matrix, s
         sys.exit(1)
 
 
-def _self_check(result) -> dict:
+def _self_check(result, hessian: bool = False) -> dict:
     from .numeric import NoValidPoint
-    from .verify import verify
+    from .verify import verify, verify_hessian
 
     import numpy as np
 
     try:
-        rep = verify(result)
+        rep = verify_hessian(result) if hessian else verify(result)
     except (NoValidPoint, np.linalg.LinAlgError, FloatingPointError):
         return {"passed": True, "max_error": None,
                 "summary": "check: skipped (no random point found where the expression is defined)"}
@@ -224,6 +225,52 @@ def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim
         click.echo(f"  {c.variable}: direction {i}, relative error {c.error:.1e}")
     click.echo(report.summary())
     sys.exit(0 if report.passed else 1)
+
+
+@main.command(epilog="""
+\b
+Examples:
+  matcalc hessian "x^T A x" --wrt x
+  matcalc hessian "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w" --wrt w
+  matcalc hessian "ln det X" --wrt X            (the bilinear form d²f)
+  matcalc hessian "ln det X" --wrt X --vec      (the n²×n² Hessian, Kronecker form)
+  matcalc hessian "x^T A y" --wrt x,y           (the blocks)
+""")
+@click.argument("expression")
+@click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or x,y for the blocks.")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--vec", is_flag=True, help="Matrix variables: the Hessian of vec X (Kronecker form).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Compare with finite differences of the gradient (one line on stderr).")
+@_decl_options
+def hessian(expression, wrt, fmt, vec, check, scalar, vector, matrix, symmetric, dim):
+    """Second derivative of a scalar EXPRESSION: Hessian, blocks, or d²f."""
+    from .decls import Decls
+    from .errors import MatcalcError
+    from .hessian import hessian as run_hessian
+
+    try:
+        result = run_hessian(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim), vec=vec)
+        report = _self_check(result, hessian=True) if check else None
+        text = result.format(fmt)
+    except MatcalcError as err:
+        _fail(str(err))
+    if fmt == "json" and report is not None:
+        import json
+
+        data = result.to_json()
+        data["check"] = report
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(text)
+    if fmt != "json":
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        if report is not None:
+            click.echo(report["summary"], err=True)
+    if report is not None and not report["passed"]:
+        click.echo("WARNING: the Hessian does not match finite differences; this is a bug in "
+                   "matcalc, please report it with the input", err=True)
+        sys.exit(1)
 
 
 def run():

@@ -63,7 +63,7 @@ def d_symbol(D, e):
     return e.differential() if e.name in D.wrt and not e.diff else E.Zero(*e.shape)
 
 
-@rule(E.Const, E.Identity, E.Zero, E.Ones)
+@rule(E.Const, E.Identity, E.Zero, E.Ones, E.Commutation)
 def d_constant(D, e):
     """d(c) = 0"""
     return E.Zero(*e.shape)
@@ -84,9 +84,9 @@ def d_product(D, e):
     ))
 
 
-@rule(E.Transpose, E.Trace, E.Sum, E.Diag, E.DiagPart)
+@rule(E.Transpose, E.Trace, E.Sum, E.Diag, E.DiagPart, E.Vec)
 def d_linear(D, e):
-    """d L(A) = L(dA) for a linear L: ᵀ, tr, sum, diag"""
+    """d L(A) = L(dA) for a linear L: ᵀ, tr, sum, diag, vec"""
     return e.rebuild((D.d(e.arg),))
 
 

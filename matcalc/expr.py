@@ -367,6 +367,37 @@ class DiagPart(_Unary):
 
 
 @_node
+class Vec(_Unary):
+    """vec(A): the columns of A stacked into one column vector."""
+
+    arg: Expr
+    tag = "vec"
+
+    def rebuild(self, args):
+        return vec(args[0])
+
+    @property
+    def shape(self):
+        return (_dim_mul(self.arg.rows, self.arg.cols), 1)
+
+
+@_node
+class Commutation(Expr):
+    """K(m, n): the permutation with K vec(A) = vec(Aᵀ) for an m×n matrix A."""
+
+    m: Dim
+    n: Dim
+
+    @property
+    def shape(self):
+        size = _dim_mul(self.m, self.n)
+        return (size, size)
+
+    def _key(self):
+        return f"K[{self.m},{self.n}]"
+
+
+@_node
 class Func(Expr):
     """An elementwise function (a plain scalar function when the argument is 1×1)."""
 
@@ -451,14 +482,29 @@ class Kron(Expr):
 
 NODE_TYPES = (
     Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
-    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron,
+    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation,
 )
 
 
 def _dim_mul(a: Dim, b: Dim) -> Dim:
+    """The size of a Kronecker product or of vec: numeric, or a name like 'n*m'."""
     if isinstance(a, int) and isinstance(b, int):
         return a * b
-    return f"{a}*{b}"
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    # a canonical name: numbers multiplied, names sorted (m*n = n*m)
+    parts = str(a).split("*") + str(b).split("*")
+    number = 1
+    names = []
+    for p in parts:
+        if p.isdigit():
+            number *= int(p)
+        else:
+            names.append(p)
+    names.sort()
+    return "*".join(([str(number)] if number != 1 else []) + names)
 
 
 # ---------------------------------------------------------------- constructors
@@ -603,6 +649,8 @@ def mul(*args: Expr) -> Expr:
                 scalars.append(MatMul(ONE, a.chain))
             else:
                 chain.extend(a.chain)
+        elif isinstance(a, Identity) and a.is_scalar:
+            continue  # the 1×1 identity is the number 1
         elif a.is_scalar:
             zero |= isinstance(a, Zero)
             scalars.append(a)
@@ -651,6 +699,8 @@ def transpose(a: Expr) -> Expr:
         return Zero(a.ncols, a.nrows)
     if isinstance(a, Ones):
         return Ones(a.ncols, a.nrows)
+    if isinstance(a, Commutation):
+        return commutation(a.n, a.m)  # K(m,n)ᵀ = K(n,m)
     return Transpose(a)
 
 
@@ -820,7 +870,30 @@ def kron(a: Expr, b: Expr) -> Expr:
         return Zero(_dim_mul(a.rows, b.rows), _dim_mul(a.cols, b.cols))
     if a.is_scalar or b.is_scalar:
         return mul(a, b)
+    if isinstance(a, Identity) and isinstance(b, Identity):
+        return Identity(_dim_mul(a.n, b.n))
     return Kron(a, b)
+
+
+def vec(a: Expr) -> Expr:
+    """vec(A); a column vector is its own vec, vec(a bᵀ) = b ⊗ a."""
+    if a.cols == 1:
+        return a
+    if a.rows == 1:
+        return transpose(a)
+    if isinstance(a, Zero):
+        return Zero(_dim_mul(a.rows, a.cols), 1)
+    if isinstance(a, MatMul) and len(a.chain) == 2 and a.chain[0].cols == 1:
+        col, row = a.chain
+        return mul(Const(a.coeff), *a.scalars, kron(transpose(row), col))
+    return Vec(a)
+
+
+def commutation(m: Dim, n: Dim) -> Expr:
+    """K(m, n); K(1, n) and K(m, 1) are identities."""
+    if m == 1 or n == 1:
+        return Identity(_dim_mul(m, n))
+    return Commutation(m, n)
 
 
 def ones_like(e: Expr) -> Expr:

@@ -174,6 +174,47 @@ def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
     )
 
 
+# ---------------------------------------------------------------- vec: vec E = J vec dX
+
+
+def vec_coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
+    """J with vec(E) = J vec(dX), for E (any shape) linear in dX (any shape).
+
+    The Kronecker rules: vec(P dX Q) = (Qᵀ ⊗ P) vec dX, vec(dXᵀ) = K vec dX,
+    vec(A ⊙ dX) = diag(vec A) vec dX, vec(M s) = vec(M) (∇s)ᵀ for a scalar s.
+    """
+    size = E._dim_mul(var.rows, var.cols)
+    if not e.has_differential:
+        return E.Zero(E._dim_mul(e.rows, e.cols), size)
+    if isinstance(e, E.Symbol):
+        return E.Identity(size)
+    if isinstance(e, E.Add):
+        return E.add(*(vec_coefficient(t, var) for t in e.terms))
+    if e.is_scalar:
+        return E.transpose(E.vec(pullback(e, {var.name: var})[var.name]))
+    if isinstance(e, E.Transpose):
+        return E.mul(E.commutation(e.arg.rows, e.arg.cols), vec_coefficient(e.arg, var))
+    if isinstance(e, E.Hadamard):
+        k = _the_differential_factor(e.factors)
+        others = e.factors[:k] + e.factors[k + 1 :]
+        return E.mul(E.diag(E.vec(E.hadamard(*others))), vec_coefficient(e.factors[k], var))
+    if isinstance(e, E.MatMul):
+        k = _the_differential_factor(e.factors)
+        f = e.factors[k]
+        others = e.factors[:k] + e.factors[k + 1 :]
+        if f.is_scalar:  # vec(M s) = vec(M) (∇s)ᵀ
+            return E.mul(E.vec(E.mul(E.Const(e.coeff), *others)), vec_coefficient(f, var))
+        chain = e.chain
+        j = next(i for i, g in enumerate(chain) if g is f)
+        left = E.mul(*chain[:j]) if j else E.Identity(f.rows)
+        right = E.mul(*chain[j + 1 :]) if j + 1 < len(chain) else E.Identity(f.cols)
+        scal = E.mul(E.Const(e.coeff), *e.scalars)
+        return E.mul(scal, E.kron(E.transpose(right), left), vec_coefficient(f, var))
+    if isinstance(e, E.Vec):
+        return vec_coefficient(e.arg, var)
+    raise DerivationError(f"cannot bring `{e}` to the form J vec(d{var.name})")
+
+
 def substitute(e: E.Expr, mapping: dict) -> E.Expr:
     """Replace leaves (e.g. dt → 1) and rebuild through the constructors."""
     return map_bottom_up(e, lambda n: mapping.get(n, n))

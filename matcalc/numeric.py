@@ -39,7 +39,12 @@ class Evaluator:
         self.memo: dict = {}
 
     def dim(self, d) -> int:
-        return d if isinstance(d, int) else self.dims[d]
+        if isinstance(d, int):
+            return d
+        if d not in self.dims and "*" in d:  # the size n*m of a vec or a Kronecker product
+            a, b = d.split("*", 1)
+            return self.dim(int(a) if a.isdigit() else a) * self.dim(int(b) if b.isdigit() else b)
+        return self.dims[d]
 
     def ev(self, e: E.Expr) -> np.ndarray:
         got = self.memo.get(e)
@@ -178,6 +183,17 @@ def ev_kron(V, e):
     return np.kron(V.ev(e.left), V.ev(e.right))
 
 
+@eval_rule(E.Vec)
+def ev_vec(V, e):
+    return V.ev(e.arg).reshape(-1, 1, order="F")
+
+
+@eval_rule(E.Commutation)
+def ev_commutation(V, e):
+    m, n = V.dim(e.m), V.dim(e.n)
+    return np.eye(m * n)[np.arange(m * n).reshape((m, n), order="F").ravel()]
+
+
 def bind_dims(exprs, env: dict, sizes: dict | None = None) -> dict:
     """Symbolic size → int, read off the values given for the symbols."""
     dims = dict(sizes or {})
@@ -256,7 +272,7 @@ def _collect_other_dims(e, sizes):
     while stack:
         n = stack.pop()
         for d in getattr(n, "shape", ()):
-            if not isinstance(d, int) and d not in sizes:
+            if not isinstance(d, int) and d not in sizes and "*" not in d:
                 sizes[d] = 3
         stack.extend(n.args)
 

@@ -172,6 +172,23 @@ def merge_diagonals(e):
     return e
 
 
+def commutation_right(e):
+    """K(p,m) (A ⊗ B) = (B ⊗ A) K(q,n) for A m×n, B p×q: commutation matrices move right."""
+    if isinstance(e, E.MatMul):
+        ch = list(e.chain)
+        for i in range(len(ch) - 1):
+            k, kr = ch[i], ch[i + 1]
+            if isinstance(k, E.Commutation) and isinstance(kr, E.Kron):
+                a, b = kr.left, kr.right
+                if k.m == b.rows and k.n == a.rows:
+                    swapped = [E.kron(b, a), E.commutation(b.cols, a.cols)]
+                    return E.mul(E.Const(e.coeff), *e.scalars, *ch[:i], *swapped, *ch[i + 2 :])
+            if isinstance(k, E.Commutation) and isinstance(kr, E.Commutation) and k.m == kr.n and k.n == kr.m:
+                return E.mul(E.Const(e.coeff), *e.scalars, *ch[:i], *ch[i + 2 :]) if len(ch) > 2 \
+                    else E.mul(E.Const(e.coeff), *e.scalars, E.Identity(k.rows))
+    return e
+
+
 def sigmoid_identity(e):
     """1 / (1 + exp(u)) = sigmoid(-u), and exp(u) ⊙ sigmoid(-u) = sigmoid(u)."""
     if isinstance(e, E.Power) and e.exponent == -1:
@@ -210,6 +227,7 @@ def orient_scalar(e):
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
     det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, distribute_number, orient_scalar,
+    commutation_right,
 )
 
 

@@ -142,7 +142,8 @@ def lift_transposes(e: E.Expr) -> E.Expr:
     from ..simplify import simplify
 
     def step(n):
-        if isinstance(n, E.Add) and not n.is_scalar and all(map(_count_transposes, n.terms)):
+        if (isinstance(n, E.Add) and not n.is_scalar and all(map(_count_transposes, n.terms))
+                and not any(c in n.key for c in ("kron(", "K[", "vec("))):  # Kronecker forms stay
             flipped = [simplify(E.transpose(t)) for t in n.terms]
             if sum(map(_count_transposes, flipped)) == 0:
                 return E.Transpose(factor(E.add(*flipped)))

@@ -67,6 +67,9 @@ class NumpyPrinter:
     def dim(self, d) -> str:
         if isinstance(d, int):
             return str(d)
+        if "*" in d and d not in self.dim_sources:  # n*m: the size of a vec or a ⊗
+            a, b = d.split("*", 1)
+            return f"({self.dim(int(a) if a.isdigit() else a)} * {self.dim(int(b) if b.isdigit() else b)})"
         # no variable has this size: the caller must define it under its own name
         return self.dim_sources.get(d, py_name(str(d)))
 
@@ -170,6 +173,13 @@ class NumpyPrinter:
 
     def _print_Kron(self, e):
         return f"np.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
+
+    def _print_Vec(self, e):
+        return f'{self.p(e.arg)}.reshape(-1, order="F")'
+
+    def _print_Commutation(self, e):
+        m, n = self.dim(e.m), self.dim(e.n)
+        return f'np.eye({m} * {n})[np.arange({m} * {n}).reshape(({m}, {n}), order="F").ravel()]'
 
     def _as2d(self, e):
         k = _kind(e.shape)

@@ -166,6 +166,12 @@ class TextPrinter:
     def _print_Kron(self, e):
         return self.call("kron", f"{self.p(e.left, 0)}, {self.p(e.right, 0)}"), ATOM
 
+    def _print_Vec(self, e):
+        return self.call("vec", self.p(e.arg, 0)), ATOM
+
+    def _print_Commutation(self, e):
+        return f"K({e.m},{e.n})", ATOM
+
     # -- postfix
     def _print_Transpose(self, e):
         return self.p(e.arg, POSTFIX + 1) + self.transpose, POSTFIX
@@ -355,6 +361,12 @@ class LatexPrinter(TextPrinter):
 
     def _print_Kron(self, e):
         return f"{self.p(e.left, MUL + 1)} \\otimes {self.p(e.right, MUL + 1)}", MUL
+
+    def _print_Vec(self, e):
+        return self.call("\\operatorname{vec}", self.p(e.arg, 0)), ATOM
+
+    def _print_Commutation(self, e):
+        return f"K_{{{e.m},{e.n}}}", ATOM
 
 
 def to_text(e: E.Expr) -> str:

@@ -1,0 +1,169 @@
+"""Second order: the second differential d²f and the Hessian read off from it.
+
+d²f is d applied to df with the differentials held constant (`d(dX) = 0`). For
+vector (and scalar) variables the Hessian is the Jacobian of the gradient — the
+same forward identification as any Jacobian — so that d²f = dxᵀ H dx; a block that
+is not symmetric in its normal form is shown as (B + Bᵀ)/2. For matrix variables
+the answer is the bilinear form d²f itself, and with `vec=True` the matrix of
+vec(dX)ᵀ H vec(dX) in Kronecker form.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+
+from . import expr as E
+from .api import _decls, _kinks, derive, resolve_variables
+from .decls import Decls
+from .differential import d
+from .errors import DerivationError
+from .identify import coefficient, substitute, vec_coefficient
+from .parse import parse as _parse
+from .printing.factor import display
+from .printing.text import to_latex, to_text, to_unicode
+from .simplify import normal_form, simplify
+
+
+@dataclass
+class HessianResult:
+    """d²f and, where it has a matrix form, the Hessian block for each pair of variables."""
+
+    source: str
+    f: E.Expr
+    variables: dict  # name → Symbol
+    gradients: dict  # name → gradient Expr
+    raw_second_differential: E.Expr
+    blocks: dict = field(default_factory=dict)  # (name_i, name_j) → Expr
+    notes: list = field(default_factory=list)
+
+    @property
+    def wrt(self) -> list:
+        return list(self.variables)
+
+    @property
+    def kind(self) -> str:
+        return "hessian" if self.blocks else "second differential"
+
+    @property
+    def expr(self) -> E.Expr:
+        """The Hessian for one variable (the first diagonal block otherwise), else d²f."""
+        if self.blocks:
+            first = self.wrt[0]
+            return self.blocks[(first, first)]
+        return self.second_differential
+
+    @cached_property
+    def second_differential(self) -> E.Expr:
+        return display(simplify(self.raw_second_differential))
+
+    def __str__(self):
+        return self.format("text")
+
+    def __repr__(self):
+        return f"<matcalc.HessianResult of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
+
+    def _repr_latex_(self):
+        return "$" + self.format("latex") + "$"
+
+    def _printer(self, fmt):
+        if fmt == "numpy":
+            from .printing.numpy import to_numpy
+
+            return lambda e: to_numpy(e, context=(self.f, *self.variables.values()))
+        return {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+
+    def format(self, fmt: str = "text") -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        if fmt == "differential":
+            return "d2f = " + to_text(self.second_differential)
+        pr = self._printer(fmt)
+        if not self.blocks:
+            lhs = {"latex": "\\mathrm{d}^2 f = ", "unicode": "d²f = "}.get(fmt, "d2f = ")
+            if fmt == "numpy":
+                lhs = ""
+            return lhs + pr(self.second_differential)
+        if len(self.blocks) == 1:
+            return pr(self.expr)
+        lines = []
+        for (a, b), h in self.blocks.items():
+            name = {"latex": f"H_{{{a},{b}}}", "unicode": f"H[{a},{b}]"}.get(fmt, f"H[{a},{b}]")
+            lines.append(f"{name} = {pr(h)}" if fmt != "numpy" else f"{a},{b}: {pr(h)}")
+        return "\n".join(lines)
+
+    def to_json(self):
+        out = {
+            "expr": self.source, "wrt": self.wrt, "kind": self.kind,
+            "second_differential": "d2f = " + to_text(self.second_differential),
+            "notes": self.notes,
+        }
+        if self.blocks:
+            out["blocks"] = [
+                {"wrt": [a, b], "result": to_text(h), "unicode": to_unicode(h), "latex": to_latex(h),
+                 "numpy": self._printer("numpy")(h), "shape": [str(x) for x in h.shape]}
+                for (a, b), h in self.blocks.items()
+            ]
+            if len(self.blocks) == 1:
+                out.update(out["blocks"][0])
+                out["wrt"] = self.wrt[0]
+        return out
+
+
+def _symmetric_form(h: E.Expr) -> E.Expr:
+    """H itself when it is symmetric in normal form, else (H + Hᵀ)/2."""
+    if normal_form(h).key == normal_form(E.transpose(h)).key:
+        return h
+    return E.scale(Fraction(1, 2), E.add(h, E.transpose(h)))
+
+
+def _block(g: E.Expr, x: E.Symbol, vec: bool = False) -> E.Expr:
+    """∂g/∂x for the gradient g wrt some variable: the Jacobian (dg = J dx), or with
+    `vec` the Jacobian of vec g (vec dg = J vec dx)."""
+    dg = simplify(d(g, {x.name: x}))
+    if vec:
+        return vec_coefficient(dg, x)
+    if x.is_scalar:
+        return substitute(dg, {x.differential(): E.Const(1)})
+    return coefficient(dg, x)
+
+
+def second_order(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> HessianResult:
+    if not f.is_scalar:
+        raise DerivationError(
+            f"the Hessian is defined for a scalar f, but `{source or f}` is "
+            f"{E.fmt_shape(f.shape)}; use `matcalc diff` for its Jacobian or differential"
+        )
+    first = derive(f, variables, source)
+    gradients = {dv.name: dv.expr for dv in first.derivatives}
+    d2 = d(first.raw_differential, variables)
+    result = HessianResult(source, f, variables, gradients, d2, notes=_kinks(f))
+    matrices = not all(x.cols == 1 for x in variables.values())
+    if vec or not matrices:
+        for a in variables:
+            for b in variables:
+                h = _block(gradients[a], variables[b], vec=matrices)
+                if a == b:
+                    h = _symmetric_form(h)
+                result.blocks[(a, b)] = display(simplify(h))
+        if matrices:
+            result.notes.append("the Hessian of vec: d²f = vec(dX)ᵀ H vec(dX); K(m,n) is the "
+                                "commutation matrix, K vec(A) = vec(Aᵀ) for an m×n A")
+    else:
+        result.notes.append(
+            "a matrix variable: the answer is the bilinear form d²f (the Hessian as a matrix "
+            "needs vec(dX): use --vec)"
+        )
+    return result
+
+
+def hessian(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> HessianResult:
+    """Second derivative of a scalar `expr`: the Hessian (vector variables) or d²f;
+    with `vec`, matrix variables get the Hessian of vec X in Kronecker form."""
+    decls = _decls(decls, kw)
+    f = _parse(expr, decls)
+    variables, notes = resolve_variables(f, wrt, decls)
+    result = second_order(f, variables, expr, vec)
+    result.notes = notes + result.notes
+    return result
