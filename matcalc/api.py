@@ -118,6 +118,17 @@ class Result:
     def _repr_latex_(self):
         return "$" + self.format("latex") + "$"
 
+    def derivation(self, name: str | None = None):
+        """The step-by-step derivation for one variable (steps.Derivation)."""
+        from .steps import derivation
+
+        return derivation(self, name)
+
+    @property
+    def steps(self) -> list:
+        """The steps of the derivation (for the first variable)."""
+        return self.derivation().steps
+
     def differential_text(self, fmt: str = "text") -> str:
         body = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](self.differential)
         return ("\\mathrm{d}f = " if fmt == "latex" else "df = ") + body

@@ -82,8 +82,9 @@ def _decl_options(fn):
               help="Compare the result with central finite differences at random points "
                    "(one line on stderr; exit code 1 if it fails).")
 @click.option("--vec", is_flag=True, help="For a matrix-valued F: the Jacobian of vec F in Kronecker form.")
+@click.option("--steps", is_flag=True, help="Show the derivation step by step, each step with its rule.")
 @_decl_options
-def diff(expression, assignments, wrt, fmt, at, check, vec, scalar, vector, matrix, symmetric, dim):
+def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vector, matrix, symmetric, dim):
     """Differentiate EXPRESSION: gradient, Jacobian, or the differential."""
     from . import api
     from .decls import Decls
@@ -105,7 +106,9 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, scalar, vector, matr
     except RecursionError:
         _fail("the expression is too deeply nested")
 
-    if fmt == "json":
+    if steps:
+        _print_steps([result.derivation(dv.name) for dv in result.derivatives], fmt)
+    elif fmt == "json":
         import json
 
         data = result.to_json()
@@ -133,6 +136,18 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, scalar, vector, matr
         click.echo("WARNING: the derived result does not match finite differences; this is a bug "
                    "in matcalc, please report it with the input", err=True)
         sys.exit(1)
+
+
+def _print_steps(derivations, fmt: str):
+    """The derivations, one per variable; JSON is a list of {wrt, steps}."""
+    if fmt == "json":
+        import json
+
+        data = [dv.to_json() for dv in derivations]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))
+        return
+    shown = fmt if fmt in ("text", "unicode", "latex") else "text"
+    click.echo("\n\n".join(dv.format(shown) for dv in derivations))
 
 
 def _self_check(result, hessian: bool = False) -> dict:
@@ -242,8 +257,9 @@ Examples:
 @click.option("--vec", is_flag=True, help="Matrix variables: the Hessian of vec X (Kronecker form).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare with finite differences of the gradient (one line on stderr).")
+@click.option("--steps", is_flag=True, help="Show the derivation step by step.")
 @_decl_options
-def hessian(expression, wrt, fmt, vec, check, scalar, vector, matrix, symmetric, dim):
+def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, symmetric, dim):
     """Second derivative of a scalar EXPRESSION: Hessian, blocks, or d²f."""
     from .decls import Decls
     from .errors import MatcalcError
@@ -255,13 +271,20 @@ def hessian(expression, wrt, fmt, vec, check, scalar, vector, matrix, symmetric,
         text = result.format(fmt)
     except MatcalcError as err:
         _fail(str(err))
-    if fmt == "json" and report is not None:
-        import json
+    if steps:
+        try:
+            derivations = [result.derivation(n) for n in result.wrt]
+        except MatcalcError as err:
+            _fail(str(err))
+        _print_steps(derivations, fmt)
+    else:
+        if fmt == "json" and report is not None:
+            import json
 
-        data = result.to_json()
-        data["check"] = report
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    click.echo(text)
+            data = result.to_json()
+            data["check"] = report
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+        click.echo(text)
     if fmt != "json":
         for note in result.notes:
             click.echo(f"note: {note}", err=True)

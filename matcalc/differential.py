@@ -37,10 +37,17 @@ def d(e: E.Expr, wrt) -> E.Expr:
     return _Differentiator(frozenset(wrt)).d(e)
 
 
+def d_recorded(e: E.Expr, wrt):
+    """The differential and the rules that fired, as (rule function name, node) pairs."""
+    D = _Differentiator(frozenset(wrt))
+    return D.d(e), D.fired
+
+
 class _Differentiator:
     def __init__(self, wrt: frozenset):
         self.wrt = wrt
         self.memo: dict = {}
+        self.fired: list = []  # (rule function name, node): what steps.py shows
 
     def depends(self, e: E.Expr) -> bool:
         return any(s in self.wrt for s in e.symbols)
@@ -54,6 +61,7 @@ class _Differentiator:
             if fn is None:
                 raise DerivationError(f"no differential rule for {type(e).__name__}")
             got = self.memo[e] = fn(self, e)
+            self.fired.append((fn.__name__, e))
         return got
 
 

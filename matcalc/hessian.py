@@ -67,6 +67,16 @@ class HessianResult:
     def _repr_latex_(self):
         return "$" + self.format("latex") + "$"
 
+    def derivation(self, name: str | None = None):
+        """The gradient's derivation, then d(∇f) read off as H dx."""
+        from .steps import hessian_derivation
+
+        return hessian_derivation(self, name)
+
+    @property
+    def steps(self) -> list:
+        return self.derivation().steps
+
     def _printer(self, fmt):
         if fmt == "numpy":
             from .printing.numpy import to_numpy

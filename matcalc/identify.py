@@ -38,6 +38,7 @@ class Pullback:
 
     def __init__(self):
         self.grads: dict = defaultdict(list)
+        self.fired: list = []  # (rule function name, node): what steps.py shows
 
     def pull(self, e: E.Expr, w: E.Expr):
         if not e.has_differential:
@@ -45,6 +46,7 @@ class Pullback:
         fn = PULL_RULES.get(type(e), None)
         if fn is None:
             _not_linear(e)
+        self.fired.append((fn.__name__, e))
         fn(self, e, w)
 
     def gradient(self, name: str, shape) -> E.Expr:

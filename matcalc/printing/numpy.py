@@ -143,6 +143,8 @@ class NumpyPrinter:
         return f"np.linalg.inv({self.p(e.arg)})"
 
     def _print_Trace(self, e):
+        if e.arg.is_scalar:  # tr(s) = s, written out in a derivation step
+            return self.p(e.arg)
         return f"np.trace({self.p(e.arg)})"
 
     def _print_Det(self, e):

@@ -81,7 +81,7 @@ class TextPrinter:
     def _print_Add(self, e):
         parts = []
         terms = list(e.terms)
-        if _is_negative_term(terms[0]):  # `s - y` reads better than `-y + s`
+        if len(terms) == 2 and _is_negative_term(terms[0]):  # `s - y` reads better than `-y + s`
             first_positive = next((t for t in terms if not _is_negative_term(t)), None)
             if first_positive is not None:
                 terms.remove(first_positive)
