@@ -844,7 +844,8 @@ def hadamard(*args: Expr) -> Expr:
                 # (c s A) ⊙ B = c s (A ⊙ B): numbers and scalar factors come out
                 coeff = coeff * f.coeff
                 scalars.extend(f.scalars)
-                flat.append(mul(*f.chain))
+                inner = mul(*f.chain)
+                flat.extend(inner.factors if isinstance(inner, Hadamard) else (inner,))
             else:
                 flat.append(f)
     if not flat:

@@ -175,11 +175,14 @@ def _balanced(text: str, start: int, end: int) -> str:
     do not include the parentheses themselves)."""
     while True:
         piece = text[start:end]
-        opens, closes = piece.count("("), piece.count(")")
-        if opens > closes and end < len(text):
-            end += 1
-        elif closes > opens and start > 0:
+        depth = low = 0
+        for ch in piece:
+            depth += (ch == "(") - (ch == ")")
+            low = min(low, depth)
+        if low < 0 and start > 0:  # a ')' closes something opened before the span
             start -= 1
+        elif depth - low > 0 and end < len(text):  # something opened is not closed
+            end += 1
         else:
             return piece.strip().replace("⟪", "||").replace("⟫", "||") or "?"
 

@@ -263,13 +263,27 @@ def simplify(e: E.Expr) -> E.Expr:
 # ---------------------------------------------------------------- full normal form
 
 
+def _has_inverse_power(e: E.Expr) -> bool:
+    return any(isinstance(n, E.Power) and n.exponent < 0 for n in _nodes(e))
+
+
+def _nodes(e: E.Expr):
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.args)
+
+
 def expand_products(e):
-    """A (B + C) = A B + A C, and the same for ⊙ and ⊗."""
+    """A (B + C) = A B + A C, and the same for ⊙ and ⊗. A sum holding reciprocals is
+    distributed first, so that (1 - s) ⊙ ((1 - s)⁻¹ ⊙ a + …) cancels before (1 - s) is split."""
     if isinstance(e, (E.MatMul, E.Hadamard, E.Kron)):
         args = e.args
-        for i, a in enumerate(args):
-            if isinstance(a, E.Add):
-                return E.add(*(e.rebuild(args[:i] + (t,) + args[i + 1 :]) for t in a.terms))
+        sums = [i for i, a in enumerate(args) if isinstance(a, E.Add)]
+        if sums:
+            i = next((j for j in sums if _has_inverse_power(args[j])), sums[0])
+            return E.add(*(e.rebuild(args[:i] + (t,) + args[i + 1 :]) for t in args[i].terms))
     return e
 
 

@@ -1,0 +1,218 @@
+"""Backprop from the same core: name the intermediates, then run the pullback over them.
+
+A network is an expression (`1/2 (y - W3 sigmoid(W2 sigmoid(W1 x)))^T (…)`, or the
+batch form `f(f(X W1) W2) W3`). Every product with a weight (plus its bias, if one
+is added) is a pre-activation H_i, every activation function applied to one is an
+activation O_i, and the loss is written over the last of them. Going backwards, the
+pullback of ⟨δ_N, dN⟩ through each node's definition gives the deltas of its
+inputs and the gradients of its weights: δ_i = ∂L/∂H_i in terms of δ_{i+1}, and
+∂L/∂W_i = δ_i O_{i-1}ᵀ (or O_{i-1}ᵀ δ_i with observations as rows). Each delta is a
+named symbol, so a deep network gives a schedule of linear size.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from . import expr as E
+from .api import _decls, resolve_variables
+from .decls import Decls
+from .differential import d
+from .identify import Pullback
+from .parse import parse as _parse
+from .printing.factor import display
+from .printing.text import to_latex, to_text, to_unicode
+from .simplify import simplify
+from .walk import map_bottom_up
+
+ACTIVATIONS = {"sigmoid", "tanh", "relu", "softplus", "abs", "exp"}
+
+
+@dataclass
+class Named:
+    """An intermediate: `symbol` stands for `definition` (an Expr over earlier names)."""
+
+    symbol: E.Symbol
+    definition: E.Expr
+    role: str  # "pre-activation" | "activation"
+    layer: int
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+@dataclass
+class Schedule:
+    """Forward equations, backward deltas and weight gradients, all symbolic."""
+
+    source: str
+    f: E.Expr
+    weights: dict  # name → Symbol
+    forward: list  # [Named]
+    loss: E.Expr  # over the named symbols
+    deltas: list = field(default_factory=list)  # [(delta Symbol, Expr)]
+    gradients: dict = field(default_factory=dict)  # weight name → Expr
+    notes: list = field(default_factory=list)
+
+    def lines(self, fmt: str = "text") -> list:
+        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        arrow = {"text": "dL/d", "unicode": "∂L/∂", "latex": "\\frac{\\partial L}{\\partial "}[fmt]
+        out = ["forward:"]
+        for n in self.forward:
+            out.append(f"  {show(n.symbol)} = {show(n.definition)}")
+        out.append(f"  L = {show(self.loss)}")
+        out.append("backward:")
+        for sym, expr in self.deltas:
+            out.append(f"  {show(sym)} = {show(expr)}")
+        out.append("gradients:")
+        for w, g in self.gradients.items():
+            lhs = f"{arrow}{w}}}" if fmt == "latex" else f"{arrow}{w}"
+            out.append(f"  {lhs} = {show(g)}")
+        return out
+
+    def format(self, fmt: str = "text") -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        if fmt == "latex":
+            body = [ln.strip() for ln in self.lines("latex") if not ln.endswith(":")]
+            rows = [b.replace(" = ", " &= ", 1) for b in body]
+            return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        return "\n".join(self.lines(fmt))
+
+    def to_json(self):
+        return {
+            "expr": self.source,
+            "wrt": list(self.weights),
+            "forward": [{"name": n.name, "role": n.role, "layer": n.layer,
+                         "definition": to_text(n.definition)} for n in self.forward],
+            "loss": to_text(self.loss),
+            "backward": [{"name": s.name, "definition": to_text(e)} for s, e in self.deltas],
+            "gradients": {w: to_text(g) for w, g in self.gradients.items()},
+            "notes": self.notes,
+        }
+
+
+def _weight_name(f: E.Expr):
+    if isinstance(f, E.Transpose):
+        f = f.arg
+    return f.name if isinstance(f, E.Symbol) and not f.diff else None
+
+
+def _weight_product(e: E.Expr, weights) -> bool:
+    """W x or X W: a plain product (coefficient 1) with a weight among its factors."""
+    return (isinstance(e, E.MatMul) and e.coeff == 1 and not e.scalars
+            and any(_weight_name(f) in weights for f in e.chain))
+
+
+def _pre_activation(e: E.Expr, weights) -> bool:
+    """W x, X W, and W x + b (b a weight): the input of a layer's activation."""
+    if _weight_product(e, weights):
+        return True
+    if isinstance(e, E.Add):
+        products = [t for t in e.terms if _weight_product(t, weights)]
+        biases = [t for t in e.terms if _weight_name(t) in weights]
+        return len(products) == 1 and len(products) + len(biases) == len(e.terms)
+    return False
+
+
+def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
+    """Name the intermediates of f, then run the pullback backwards through them."""
+    names: dict = {}  # original node → Named
+    counter = {"layer": 0}
+
+    def depends(n):
+        return any(w in n.symbols for w in weights)
+
+    def visit(n: E.Expr) -> E.Expr:
+        if n in names:
+            return names[n].symbol
+        if isinstance(n, E.MatMul) and (n.coeff != 1 or n.scalars) and n.chain:
+            core = E.mul(*n.chain)
+            if _weight_product(core, weights):  # -W3 O2: the layer is W3 O2
+                return E.mul(E.Const(n.coeff), *(visit(x) for x in n.scalars), visit(core))
+        if isinstance(n, E.Add) and _pre_activation(n, weights):
+            # W x + b is one layer: its product is not named on its own
+            new_args = tuple(inside(a) if _weight_product(a, weights) else visit(a) for a in n.args)
+        else:
+            new_args = tuple(visit(a) for a in n.args)
+        rebuilt = n.rebuild(new_args) if any(x is not y for x, y in zip(new_args, n.args)) else n
+        if not depends(n):
+            return rebuilt
+        if _pre_activation(n, weights) and not n.is_scalar:
+            counter["layer"] += 1
+            i = counter["layer"]
+            named = Named(E.Symbol(f"H{i}", *n.shape), rebuilt, "pre-activation", i)
+        elif isinstance(n, E.Func) and n.name in ACTIVATIONS and not n.is_scalar and \
+                isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
+            i = int(new_args[0].name[1:])
+            named = Named(E.Symbol(f"O{i}", *n.shape), rebuilt, "activation", i)
+        else:
+            return rebuilt
+        names[n] = named
+        return named.symbol
+
+    def inside(n: E.Expr) -> E.Expr:
+        new_args = tuple(visit(a) for a in n.args)
+        return n.rebuild(new_args) if any(x is not y for x, y in zip(new_args, n.args)) else n
+
+    loss = visit(f)
+    forward = sorted(names.values(), key=lambda n: (n.layer, n.role != "pre-activation"))
+    sched = Schedule(source, f, weights, forward, loss)
+    _backward(sched)
+    return sched
+
+
+def _substitute_activations(e: E.Expr, forward: list) -> E.Expr:
+    """σ(H2) → O2 wherever an activation's definition reappears (in a derivative)."""
+    table = {n.definition: n.symbol for n in forward if n.role == "activation"}
+    return map_bottom_up(e, lambda x: table.get(x, x)) if table else e
+
+
+def _backward(s: Schedule):
+    by_name = {n.name: n for n in s.forward}
+    variables = {n.name: n.symbol for n in s.forward}
+    # cotangent contributions: name → list of Exprs; delta symbols for pre-activations
+    contrib: dict = {}
+    grads: dict = {}
+
+    def pull(definition: E.Expr, cotangent: E.Expr):
+        targets = {k: v for k, v in variables.items() if k in definition.symbols}
+        targets.update({k: v for k, v in s.weights.items() if k in definition.symbols})
+        if not targets:
+            return
+        P = Pullback()
+        P.pull(d(definition, targets), cotangent)
+        for name, parts in P.grads.items():
+            dest = grads if name in s.weights and name not in variables else contrib
+            dest.setdefault(name, []).extend(parts)
+
+    pull(s.loss, E.Const(1))
+    for node in reversed(s.forward):
+        parts = contrib.get(node.name)
+        if not parts:
+            continue
+        delta = display(simplify(_substitute_activations(E.add(*parts), s.forward)))
+        if node.role == "pre-activation":
+            sym = E.Symbol(f"δ{node.layer}", *node.symbol.shape)
+            s.deltas.append((sym, delta))
+            pull(node.definition, sym)
+        else:  # an activation: its cotangent flows straight into its pre-activation
+            pull(node.definition, delta)
+    for w in s.weights:
+        parts = grads.get(w)
+        g = E.add(*parts) if parts else E.Zero(*s.weights[w].shape)
+        s.gradients[w] = display(simplify(_substitute_activations(g, s.forward)))
+    del by_name
+
+
+def backprop(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Schedule:
+    """The backprop schedule of a scalar loss `expr` for the weights in `wrt`."""
+    decls = _decls(decls, kw)
+    f = _parse(expr, decls)
+    if not f.is_scalar:
+        raise E.ShapeError(f"backprop needs a scalar loss, but `{expr}` is {E.fmt_shape(f.shape)}")
+    weights, notes = resolve_variables(f, wrt, decls)
+    sched = build_schedule(f, weights, expr)
+    sched.notes = notes
+    return sched
