@@ -7,6 +7,8 @@
 from .api import Derivative, Result, derive, diff, parse
 from .check import CheckReport, check  # after `import matcalc.check` the name stays the function
 from .hessian import HessianResult, hessian
+from .backprop import Schedule, backprop
+from .graph import Graph, graph
 from .verify import VerifyReport, verify
 from .decls import Decls
 from .errors import DeclarationError, DerivationError, MatcalcError, ParseError, ShapeError
@@ -16,6 +18,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
-    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "hessian", "HessianResult",
+    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "hessian", "HessianResult", "backprop", "Schedule", "graph", "Graph",
     "__version__",
 ]

@@ -139,12 +139,12 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
         rebuilt = n.rebuild(new_args) if any(x is not y for x, y in zip(new_args, n.args)) else n
         if not depends(n):
             return rebuilt
-        if _pre_activation(n, weights) and not n.is_scalar:
+        if _pre_activation(n, weights):
             counter["layer"] += 1
             i = counter["layer"]
             named = Named(E.Symbol(f"H{i}", *n.shape), rebuilt, "pre-activation", i)
-        elif isinstance(n, E.Func) and n.name in ACTIVATIONS and not n.is_scalar and \
-                isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
+        elif (isinstance(n, E.Softmax) or isinstance(n, E.Func) and n.name in ACTIVATIONS) \
+                and isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
             i = int(new_args[0].name[1:])
             named = Named(E.Symbol(f"O{i}", *n.shape), rebuilt, "activation", i)
         else:
@@ -160,6 +160,9 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
     forward = sorted(names.values(), key=lambda n: (n.layer, n.role != "pre-activation"))
     sched = Schedule(source, f, weights, forward, loss)
     _backward(sched)
+    if any(isinstance(n.definition, E.Softmax) for n in forward) and any(
+            "sum(" in to_text(e) for _, e in sched.deltas):
+        sched.notes.append("with a one-hot y, sum(y) = 1: the output delta is ŷ − y")
     return sched
 
 
@@ -214,5 +217,165 @@ def backprop(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Schedule:
         raise E.ShapeError(f"backprop needs a scalar loss, but `{expr}` is {E.fmt_shape(f.shape)}")
     weights, notes = resolve_variables(f, wrt, decls)
     sched = build_schedule(f, weights, expr)
-    sched.notes = notes
+    sched.notes = notes + sched.notes
     return sched
+
+
+# ---------------------------------------------------------------- numbers
+
+
+@dataclass
+class Pass:
+    """One forward/backward pass with numbers: every named value, delta and gradient."""
+
+    values: dict  # name → array (forward: inputs, H_i, O_i)
+    loss: float
+    deltas: dict  # δ name → array
+    gradients: dict  # weight → array
+
+    def to_json(self):
+        conv = _plain
+        return {"forward": {k: conv(v) for k, v in self.values.items()}, "loss": self.loss,
+                "backward": {k: conv(v) for k, v in self.deltas.items()},
+                "gradients": {k: conv(v) for k, v in self.gradients.items()}}
+
+
+def _plain(v):
+    import numpy as np
+
+    a = np.asarray(v, dtype=float)
+    if a.shape == (1, 1):
+        return float(a[0, 0])
+    if a.ndim == 2 and a.shape[1] == 1:
+        return a[:, 0].tolist()
+    return a.tolist()
+
+
+def run_pass(s: Schedule, values: dict) -> Pass:
+    """Evaluate the schedule at a point: the forward values, then the deltas, then ∂L/∂W."""
+    from .errors import DeclarationError
+    from .numeric import _as2d, bind_dims, evaluate
+    from .parse import symbols_of
+
+    env = {k: _as2d(v) for k, v in values.items()}
+    missing = sorted(set(symbols_of(s.f)) - set(env))
+    if missing:
+        raise DeclarationError(f"backprop needs values for {', '.join(missing)}")
+    dims = bind_dims([s.f], env)
+    inputs = dict(env)
+    for n in s.forward:
+        env[n.name] = evaluate(n.definition, env, dims)
+    loss = float(evaluate(s.loss, env, dims)[0, 0])
+    deltas = {}
+    for sym, expr in s.deltas:
+        env[sym.name] = deltas[sym.name] = evaluate(expr, env, dims)
+    grads = {w: evaluate(g, env, dims) for w, g in s.gradients.items()}
+    forward = {k: inputs[k] for k in inputs}
+    forward.update({n.name: env[n.name] for n in s.forward})
+    return Pass(forward, loss, deltas, grads)
+
+
+def sgd(s: Schedule, weights: dict, observations: list, lr: float, steps: int, order=None) -> list:
+    """Stochastic gradient descent as done by hand: one observation per step, in `order`
+    (1-based indices, cycled), W ← W − lr ∂L/∂W after each. Returns (index, Pass, new weights)."""
+    import numpy as np
+
+    from .numeric import _as2d
+
+    order = list(order or range(1, len(observations) + 1))
+    current = {k: _as2d(v).copy() for k, v in weights.items()}
+    history = []
+    for step in range(steps):
+        index = order[step % len(order)]
+        obs = observations[index - 1]
+        p = run_pass(s, {**current, **obs})
+        current = {k: v - lr * p.gradients[k] if k in p.gradients else v for k, v in current.items()}
+        history.append((index, p, {k: np.array(v) for k, v in current.items()}))
+    return history
+
+
+def observations_from(data, s: Schedule) -> list:
+    """Observations as {name: value} dicts. A list entry [x…, y] means: the last number is the
+    target (the variable `y`), the rest the input (the one other non-weight variable)."""
+    import numpy as np
+
+    from .errors import DeclarationError
+    from .parse import symbols_of
+
+    data = json.loads(data) if isinstance(data, str) else data
+    if not isinstance(data, list) or not data:
+        raise DeclarationError("--data must be a JSON list of observations")
+    others = [n for n in symbols_of(s.f) if n not in s.weights]
+    out = []
+    for row in data:
+        if isinstance(row, dict):
+            out.append(row)
+            continue
+        targets = [n for n in others if n.lower() == "y"]
+        inputs = [n for n in others if n not in targets]
+        if len(targets) != 1 or len(inputs) != 1:
+            raise DeclarationError(
+                "an observation written as a list needs exactly one target y and one input; "
+                "write observations as objects, e.g. {\"x\": [1, 2], \"y\": 1}")
+        x = np.asarray(row[:-1], dtype=float)
+        sym = symbols_of(s.f)[inputs[0]]
+        value = x.reshape(1, -1) if sym.cols != 1 else x.reshape(-1, 1)
+        out.append({inputs[0]: value, targets[0]: np.asarray(row[-1], dtype=float).reshape(1, 1)})
+    return out
+
+
+# ---------------------------------------------------------------- one layer backwards
+
+
+def layer_backward(layer: str, input_value, upstream, weights=None):
+    """What a single layer sends back: downstream = J(input)ᵀ upstream.
+
+    `layer` is an activation name (relu, sigmoid, tanh, …, softmax) or `linear` with
+    `weights` W (the layer x ↦ x W for a row x, as in the course material).
+    Returns (output, downstream, the formula used).
+    """
+    import numpy as np
+
+    from .errors import DeclarationError
+    from .numeric import FUNCS
+
+    x = np.asarray(input_value, dtype=float)
+    g = np.asarray(upstream, dtype=float)
+    if layer == "linear":
+        if weights is None:
+            raise DeclarationError("a linear layer needs --weights W, e.g. --weights \"[[1,-1],[0.5,0]]\"")
+        W = np.asarray(weights, dtype=float)
+        return x @ W, g @ W.T, "forward: out = x W; backward: downstream = upstream Wᵀ"
+    if layer == "softmax":
+        e = np.exp(x - x.max())
+        s = e / e.sum()
+        return s, s * (g - s @ g), "forward: s = exp(x) / Σ exp(x); backward: s ⊙ (upstream − sᵀ upstream)"
+    if layer not in FUNCS or layer in ("step", "sign"):
+        raise DeclarationError(f"unknown layer {layer!r}: use linear, softmax, or one of "
+                               f"relu, sigmoid, tanh, softplus, abs, exp")
+    from .differential import DERIVATIVES
+    from .numeric import evaluate
+
+    u = E.Symbol("u", len(x.reshape(-1)), 1)
+    deriv = evaluate(DERIVATIVES[layer](u), {"u": x.reshape(-1, 1)}).reshape(x.shape)
+    out = FUNCS[layer](x)
+    return out, g * deriv, f"forward: out = {layer}(x); backward: downstream = upstream ⊙ {layer}'(x)"
+
+
+def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
+    """The gradients of the schedule, evaluated pass by pass, against central differences of
+    the loss along random directions of each weight (a verify.VerifyReport)."""
+    import numpy as np
+
+    from .numeric import check_directional
+    from .verify import VerifyReport
+
+    report = VerifyReport()
+
+    def predict(env, name, v, sizes):
+        p = run_pass(s, {k: env[k] for k in env if not k.startswith("d")})
+        return np.array([[np.sum(p.gradients[name] * v)]])
+
+    for w, sym in s.weights.items():
+        report.checks.extend(check_directional(s.f, {w: sym}, predict, points=points, seed=seed % 2**32))
+    return report

@@ -296,6 +296,196 @@ def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, sym
         sys.exit(1)
 
 
+@main.command(epilog="""
+\b
+Examples:
+  matcalc backprop "1/2 (y - W3 sigmoid(W2 sigmoid(W1 x)))^T (y - W3 sigmoid(W2 sigmoid(W1 x)))" --wrt W1,W2,W3
+  matcalc backprop "-y^T log(softmax(W2 tanh(W1 x + b1)))" --wrt W1,b1,W2
+  matcalc backprop "(y - relu(X W1) W2)^T (y - relu(X W1) W2)" --wrt W1,W2 --vector W2 \\
+      --at X=[[1,2]] y=0 W1=[[1,-1],[0.5,0]] W2=[0.5,1]
+  matcalc backprop "1/2 (y - sigmoid(w3^T sigmoid(W2 sigmoid(W1 x))))^2" --wrt W1,W2,w3 --scalar y \\
+      --dim W1=2x2,W2=2x2,w3=2 --init zeros --data "[[1,1,1],[5,2,0]]" --order 2,1 --steps 2 --lr 1
+  matcalc backprop --layer relu --input "[2,-1]" --upstream "[-1,-2]"
+""")
+@click.argument("expression", required=False)
+@click.argument("assignments", nargs=-1)
+@click.option("--wrt", "-w", metavar="NAMES", help="The weights: W1,W2,W3.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "latex", "json"]), default="text",
+              show_default=True)
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="Numbers: weights and inputs.")
+@click.option("--data", metavar="JSON", help='Observations for SGD: [[x1, x2, y], …] or [{"x": …, "y": …}, …].')
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate of the SGD steps.")
+@click.option("--steps", "n_steps", type=int, default=1, show_default=True, help="SGD steps.")
+@click.option("--order", metavar="I,J,…", help="The order of the observations (1-based), e.g. 2,1.")
+@click.option("--init", type=click.Choice(["zeros"]), help="Weights not given with --at start at 0 (sizes from --dim).")
+@click.option("--check/--no-check", default=True, show_default=True, help="Compare with finite differences.")
+@click.option("--layer", help="One layer backwards: relu, sigmoid, tanh, softmax, linear, …")
+@click.option("--input", "layer_input", metavar="VALUE", help="The layer's input, with --layer.")
+@click.option("--upstream", metavar="VALUE", help="The gradient that arrives at the layer, with --layer.")
+@click.option("--weights", "layer_weights", metavar="VALUE", help="W of a linear layer (x ↦ x W).")
+@_decl_options
+def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, init, check, layer, layer_input,
+             upstream, layer_weights, scalar, vector, matrix, symmetric, dim):
+    """Backprop of a loss: forward equations, the deltas, the weight gradients; with numbers."""
+    from .errors import MatcalcError
+
+    try:
+        if layer:
+            _layer_backward(layer, layer_input, upstream, layer_weights, fmt)
+            return
+        if not expression:
+            raise MatcalcError("backprop needs a loss expression (or --layer for one layer)")
+        from .backprop import backprop as build, verify_schedule
+        from .decls import Decls
+
+        sched = build(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
+        report = None
+        if check:
+            try:
+                rep = verify_schedule(sched)
+                report = {"passed": rep.passed, "summary": rep.summary()}
+            except Exception:  # noqa: BLE001 - the check is advisory where no point is found
+                report = None
+        values = _split_at(list(at) + list(assignments)) if (at or assignments) else {}
+        numbers = _backprop_numbers(sched, values, data, lr, n_steps, order, init)
+    except MatcalcError as err:
+        _fail(str(err))
+    if fmt == "json":
+        import json
+
+        out = sched.to_json()
+        if numbers is not None:
+            out["numbers"] = numbers
+        if report is not None:
+            out["check"] = report
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        click.echo(sched.format(fmt))
+        if numbers is not None:
+            click.echo(_numbers_text(numbers))
+        for note in sched.notes:
+            click.echo(f"note: {note}", err=True)
+        if report is not None:
+            click.echo(report["summary"], err=True)
+    if report is not None and not report["passed"]:
+        sys.exit(1)
+
+
+def _backprop_numbers(sched, values, data, lr, n_steps, order, init):
+    """None, one pass (with --at), or the SGD history (with --data)."""
+    import numpy as np
+
+    from .backprop import observations_from, run_pass, sgd
+    from .errors import DeclarationError
+    from .numeric import parse_value
+
+    values = {k: parse_value(v) if isinstance(v, str) else v for k, v in values.items()}
+    if init == "zeros":
+        for w, sym in sched.weights.items():
+            if w not in values:
+                if not all(isinstance(d, int) for d in sym.shape):
+                    raise DeclarationError(f"--init zeros needs the size of {w}: give --dim {w}=…")
+                values[w] = np.zeros(sym.shape)
+    if data is None:
+        if not values:
+            return None
+        return {"pass": run_pass(sched, values).to_json()}
+    try:
+        steps_order = [int(i) for i in order.split(",")] if order else None
+    except ValueError:
+        raise DeclarationError(f"bad --order {order!r}: write observation numbers, e.g. 2,1") from None
+    try:
+        observations = observations_from(data, sched)
+    except ValueError as err:
+        raise DeclarationError(f"cannot read --data: {err}") from None
+    if steps_order and any(i < 1 or i > len(observations) for i in steps_order):
+        raise DeclarationError(f"--order refers to observations 1..{len(observations)}")
+    weights = {w: values[w] for w in sched.weights if w in values}
+    missing = [w for w in sched.weights if w not in weights]
+    if missing:
+        raise DeclarationError(f"SGD needs starting values for {', '.join(missing)} (--at or --init zeros)")
+    from .backprop import _plain
+
+    history = sgd(sched, weights, observations, lr, n_steps, steps_order)
+    return {"sgd": [{"step": i + 1, "observation": idx, **p.to_json(),
+                     "updated": {k: _plain(v) for k, v in w.items()}}
+                    for i, (idx, p, w) in enumerate(history)]}
+
+
+def _round(v):
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return float(f"{v:.6g}")
+
+
+def _numbers_text(numbers) -> str:
+    def fmt_block(p):
+        p = {k: ({n: _round(x) for n, x in v.items()} if isinstance(v, dict) else v) for k, v in p.items()}
+        lines = ["  forward:"]
+        lines += [f"    {k} = {v}" for k, v in p["forward"].items()]
+        lines.append(f"    L = {p['loss']:.6g}")
+        lines.append("  backward:")
+        lines += [f"    {k} = {v}" for k, v in p["backward"].items()]
+        lines.append("  gradients:")
+        lines += [f"    dL/d{k} = {v}" for k, v in p["gradients"].items()]
+        return lines
+
+    if "pass" in numbers:
+        return "\n".join(["numbers:"] + fmt_block(numbers["pass"]))
+    out = []
+    for st in numbers["sgd"]:
+        out.append(f"SGD step {st['step']} (observation {st['observation']}):")
+        out += fmt_block(st)
+        out.append("  updated weights:")
+        out += [f"    {k} = {_round(v)}" for k, v in st["updated"].items()]
+    return "\n".join(out)
+
+
+def _layer_backward(layer, layer_input, upstream, layer_weights, fmt):
+    from .backprop import _plain, layer_backward
+    from .errors import MatcalcError
+    from .numeric import parse_value
+
+    if layer_input is None or upstream is None:
+        raise MatcalcError("--layer needs --input and --upstream values")
+    w = parse_value(layer_weights) if layer_weights else None
+    out, down, formula = layer_backward(layer, parse_value(layer_input), parse_value(upstream), w)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"layer": layer, "output": _plain(out), "downstream": _plain(down),
+                               "formula": formula}, ensure_ascii=False))
+    else:
+        click.echo(f"{formula}\noutput = {_plain(out)}\ndownstream = {_plain(down)}")
+
+
+@main.command(epilog="""
+\b
+Examples:
+  matcalc graph "(2x + y) z" --scalar x,y,z --at x=10 y=-2 z=-4
+  matcalc graph "x^2 + x y + (x + y)^2" --scalar x,y --format dot
+""")
+@click.argument("expression")
+@click.argument("assignments", nargs=-1)
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "dot", "json"]), default="text",
+              show_default=True)
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="Numbers on the nodes.")
+@_decl_options
+def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, dim):
+    """The computational graph of a scalar EXPRESSION: local derivatives and path sums."""
+    from .decls import Decls
+    from .errors import MatcalcError
+    from .graph import graph as build
+
+    try:
+        values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
+        g = build(expression, Decls.build(scalar, vector, matrix, symmetric, dim), at=values)
+        text = g.format(fmt)
+    except MatcalcError as err:
+        _fail(str(err))
+    click.echo(text)
+
+
 def run():
     """Console entry point: user errors exit 2, anything unexpected is reported as a bug (3)."""
     try:

@@ -127,6 +127,13 @@ def d_func(D, e):
     return _elementwise(deriv(e.arg), D.d(e.arg))
 
 
+@rule(E.Softmax)
+def d_softmax(D, e):
+    """d softmax(u) = s ⊙ du − s (sᵀ du), s = softmax(u)"""
+    du = D.d(e.arg)
+    return E.sub(E.hadamard(e, du), E.mul(e, E.transpose(e), du))
+
+
 @rule(E.Power)
 def d_power(D, e):
     """d(uᵖ) = p u^(p-1) du, elementwise for arrays"""

@@ -382,6 +382,21 @@ class Vec(_Unary):
 
 
 @_node
+class Softmax(_Unary):
+    """softmax(u) = exp(u) / sum(exp(u)) for a column vector u."""
+
+    arg: Expr
+    tag = "softmax"
+
+    def rebuild(self, args):
+        return softmax(args[0])
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+@_node
 class Commutation(Expr):
     """K(m, n): the permutation with K vec(A) = vec(Aᵀ) for an m×n matrix A."""
 
@@ -482,7 +497,7 @@ class Kron(Expr):
 
 NODE_TYPES = (
     Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
-    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation,
+    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation, Softmax,
 )
 
 
@@ -888,6 +903,14 @@ def vec(a: Expr) -> Expr:
         col, row = a.chain
         return mul(Const(a.coeff), *a.scalars, kron(transpose(row), col))
     return Vec(a)
+
+
+def softmax(a: Expr) -> Expr:
+    if a.is_scalar:
+        return Const(ONE)
+    if a.cols != 1:
+        raise ShapeError(f"softmax needs a column vector, but `{a}` is {fmt_shape(a.shape)}")
+    return Softmax(a)
 
 
 def commutation(m: Dim, n: Dim) -> Expr:

@@ -183,6 +183,13 @@ def ev_kron(V, e):
     return np.kron(V.ev(e.left), V.ev(e.right))
 
 
+@eval_rule(E.Softmax)
+def ev_softmax(V, e):
+    u = V.ev(e.arg)
+    z = np.exp(u - np.max(u))
+    return z / np.sum(z)
+
+
 @eval_rule(E.Vec)
 def ev_vec(V, e):
     return V.ev(e.arg).reshape(-1, 1, order="F")

@@ -30,6 +30,7 @@ FUNCTIONS = {
     "tanh": "tanh", "relu": "relu", "abs": "abs", "inv": "inv", "diag": "diag",
     "softplus": "softplus", "sin": "sin", "cos": "cos", "norm": "norm", "norm2": "norm",
     "normF": "norm", "eye": "eye", "ones": "ones", "sign": "sign", "step": "step",
+    "softmax": "softmax",
 }
 # Functions that also have a matrix meaning (expm, logm, sqrtm): on a square matrix
 # `exp(X)` is ambiguous, and `exp.(X)` says elementwise.
@@ -724,6 +725,10 @@ class _Builder:
         elif f in MATRIX_FUNCTIONS and not r.elementwise and not self.is_scalar(a) and not self.is_vector(a):
             self.matrix_calls.append(r)  # ambiguous if the matrix turns out square
             r.shape = a.shape
+        elif f == "softmax":
+            if not (self.is_vector(a) or self.is_scalar(a)):
+                raise ShapeError(f"`{self.snip(r)}`: softmax is applied to a column vector of logits")
+            r.shape = a.shape
         elif f == "diag":
             if self.is_scalar(a) or self.is_vector(a):
                 r.shape = (a.shape[0], a.shape[0])
@@ -899,6 +904,8 @@ class _Builder:
             return E.power(a, Fraction(1, 2))
         if f == "diag":
             return E.diag(a) if a.cols == 1 else E.diag_part(a)
+        if f == "softmax":
+            return E.softmax(a)
         return E.func(f, a)
 
 

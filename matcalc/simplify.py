@@ -89,6 +89,29 @@ def trace_to_scalar(e):
     return e
 
 
+def log_softmax(e):
+    """ln softmax(u) = u − ln(Σ exp(u)) 1 (log-sum-exp)."""
+    if isinstance(e, E.Func) and e.name == "log" and isinstance(e.arg, E.Softmax):
+        u = e.arg.arg
+        return E.sub(u, E.mul(E.func("log", E.sum_entries(E.func("exp", u))), E.Ones(*u.shape)))
+    return e
+
+
+def _bases(f: E.Expr):
+    return f.base if isinstance(f, E.Power) else f
+
+
+def inner_with_hadamard(e):
+    """aᵀ (b ⊙ a⁻¹) = sum(b): an inner product whose ⊙ side shares a base with a."""
+    if isinstance(e, E.MatMul) and e.is_scalar and len(e.chain) == 2 and e.coeff == 1 and not e.scalars:
+        left, right = e.chain
+        if isinstance(left, E.Transpose) and isinstance(right, E.Hadamard):
+            a = left.arg
+            if any(_bases(f) == a for f in right.factors):
+                return E.sum_entries(E.hadamard(a, right))
+    return e
+
+
 def sum_of_hadamard(e):
     """sum(a ⊙ b) = aᵀb for vectors."""
     if isinstance(e, E.Sum) and isinstance(e.arg, E.Hadamard) and e.arg.cols == 1:
@@ -227,7 +250,7 @@ def orient_scalar(e):
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
     det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, distribute_number, orient_scalar,
-    commutation_right,
+    commutation_right, log_softmax, inner_with_hadamard,
 )
 
 

@@ -176,6 +176,10 @@ class NumpyPrinter:
     def _print_Kron(self, e):
         return f"np.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
 
+    def _print_Softmax(self, e):
+        u = self.p(e.arg)
+        return f"(np.exp({u} - np.max({u})) / np.sum(np.exp({u} - np.max({u}))))"
+
     def _print_Vec(self, e):
         return f'{self.p(e.arg)}.reshape(-1, order="F")'
 

@@ -169,6 +169,9 @@ class TextPrinter:
     def _print_Vec(self, e):
         return self.call("vec", self.p(e.arg, 0)), ATOM
 
+    def _print_Softmax(self, e):
+        return self.call(self.func_name("softmax"), self.p(e.arg, 0)), ATOM
+
     def _print_Commutation(self, e):
         return f"K({e.m},{e.n})", ATOM
 
