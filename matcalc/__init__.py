@@ -9,6 +9,7 @@ from .check import CheckReport, check  # after `import matcalc.check` the name s
 from .hessian import HessianResult, hessian
 from .backprop import Schedule, backprop
 from .graph import Graph, graph
+from .codegen import generate as codegen
 from .verify import VerifyReport, verify
 from .decls import Decls
 from .errors import DeclarationError, DerivationError, MatcalcError, ParseError, ShapeError
@@ -18,6 +19,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",
-    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "hessian", "HessianResult", "backprop", "Schedule", "graph", "Graph",
+    "ShapeError", "DeclarationError", "DerivationError", "verify", "check", "CheckReport", "VerifyReport", "hessian", "HessianResult", "backprop", "Schedule", "graph", "Graph", "codegen",
     "__version__",
 ]

@@ -486,6 +486,39 @@ def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, d
     click.echo(text)
 
 
+@main.command(epilog="""
+\b
+Examples:
+  matcalc codegen "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w" --wrt w > logreg.py
+  matcalc codegen "(y - X w)^T (y - X w)" --wrt w --backend torch
+""")
+@click.argument("expression")
+@click.option("--wrt", "-w", metavar="NAMES", help="Variable(s) of the gradients.")
+@click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True)
+@click.option("--name", default="value_and_grad", show_default=True, help="The function's name.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the module to a file.")
+@_decl_options
+def codegen(expression, wrt, backend, name, output, scalar, vector, matrix, symmetric, dim):
+    """A Python module with one function returning f and its gradients (NumPy, PyTorch or JAX)."""
+    from .codegen import generate
+    from .decls import Decls
+    from .errors import MatcalcError
+
+    if not name.isidentifier():
+        _fail(f"--name {name!r} is not a Python identifier")
+    try:
+        source = generate(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim),
+                          backend=backend, name=name)
+    except MatcalcError as err:
+        _fail(str(err))
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(source)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(source, nl=False)
+
+
 def run():
     """Console entry point: user errors exit 2, anything unexpected is reported as a bug (3)."""
     try:

@@ -1,9 +1,16 @@
 """One Python expression in `np` and the variable names that evaluates an Expr.
 
 Vectors are 1-D arrays (row and column vectors alike), matrices 2-D, scalars
-0-d. So the printer tracks shapes: a column times a row is `np.outer`, everything
-else that multiplies is `@`, and `.T` is only written on 2-D operands. Sizes of
-I and of all-ones arrays come from the variables (`X.shape[0]`).
+0-d. So the printer tracks shapes: a column times a row is an outer product,
+everything else that multiplies is `@`, and `.T` is only written on 2-D operands.
+Products are ordered by cost: a chain that ends in a vector is applied right to
+left as matrix–vector products, an outer product `a bᵀ M` is formed only from the
+two vectors `a` and `bᵀ M`, `A⁻¹ B` is `solve(A, B)`, longer matrix chains use
+`multi_dot` (which picks the order from the sizes). Sizes of I and of all-ones
+arrays come from the variables (`X.shape[0]`).
+
+The same printer writes PyTorch and JAX code: the namespace changes, and a few
+calls that differ are methods (`eye`, `ones`, `maximum`, …).
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from .. import expr as E
 
 def py_name(name: str) -> str:
     """A Python identifier for a symbol: `lambda` → `lambda_`, `W_{12}` → `W_12`."""
-    n = name.replace("{", "").replace("}", "")
+    n = name.replace("{", "").replace("}", "").replace("δ", "delta")
     return n + "_" if keyword.iskeyword(n) else n
 
 
@@ -40,18 +47,41 @@ def _kind(shape) -> str:
     return "m"
 
 
-_FUNCS = {
-    "exp": "np.exp({})", "log": "np.log({})", "tanh": "np.tanh({})", "abs": "np.abs({})",
-    "sin": "np.sin({})", "cos": "np.cos({})", "relu": "np.maximum({}, 0)",
-    "sigmoid": "(1 / (1 + np.exp(-({}))))", "softplus": "np.logaddexp(0, {})",
-    "step": "np.heaviside({}, 0.0)", "sign": "np.sign({})",
-}
-
-
 class NumpyPrinter:
-    def __init__(self, dim_sources: dict | None = None):
-        self.dim_sources = dict(dim_sources or {})
+    ns = "np"
 
+    def __init__(self, dim_sources: dict | None = None, temps: dict | None = None):
+        self.dim_sources = dict(dim_sources or {})
+        self.temps = temps if temps is not None else {}  # Expr → name of a computed value
+
+    # -- the calls that differ between backends
+    def eye(self, n: str) -> str:
+        return f"{self.ns}.eye({n})"
+
+    def ones(self, shape: str) -> str:
+        return f"{self.ns}.ones({shape})"
+
+    def zeros(self, shape: str) -> str:
+        return f"{self.ns}.zeros({shape})"
+
+    def relu(self, u: str) -> str:
+        return f"{self.ns}.maximum({u}, 0)"
+
+    def step(self, u: str) -> str:
+        return f"{self.ns}.heaviside({u}, 0.0)"
+
+    def softplus(self, u: str) -> str:
+        return f"{self.ns}.logaddexp(0, {u})"
+
+    def functions(self) -> dict:
+        ns = self.ns
+        return {
+            "exp": f"{ns}.exp({{}})", "log": f"{ns}.log({{}})", "tanh": f"{ns}.tanh({{}})",
+            "abs": f"{ns}.abs({{}})", "sin": f"{ns}.sin({{}})", "cos": f"{ns}.cos({{}})",
+            "sigmoid": f"(1 / (1 + {ns}.exp(-({{}}))))", "sign": f"{ns}.sign({{}})",
+        }
+
+    # -- sizes
     def learn_dims(self, e: E.Expr):
         """Remember, for each symbolic size, an expression such as `X.shape[0]` that gives it."""
         stack = [e]
@@ -78,8 +108,12 @@ class NumpyPrinter:
         return self.p(e)
 
     def p(self, e: E.Expr) -> str:
+        name = self.temps.get(e)
+        if name is not None:
+            return name
         return getattr(self, "_print_" + type(e).__name__)(e)
 
+    # -- leaves
     def _print_Symbol(self, e):
         return py_name(("d" if e.diff else "") + e.name)
 
@@ -90,7 +124,7 @@ class NumpyPrinter:
         return repr(v)
 
     def _print_Identity(self, e):
-        return f"np.eye({self.dim(e.n)})"
+        return self.eye(self.dim(e.n))
 
     def _shape_str(self, shape):
         k = _kind(shape)
@@ -102,37 +136,66 @@ class NumpyPrinter:
 
     def _print_Zero(self, e):
         s = self._shape_str(e.shape)
-        return "0.0" if s is None else f"np.zeros({s})"
+        return "0.0" if s is None else self.zeros(s)
 
     def _print_Ones(self, e):
         s = self._shape_str(e.shape)
-        return "1.0" if s is None else f"np.ones({s})"
+        return "1.0" if s is None else self.ones(s)
 
+    def _print_Commutation(self, e):
+        m, n = self.dim(e.m), self.dim(e.n)
+        # row i*n + j of K holds its 1 in column i + j*m
+        return f"{self.eye(f'{m} * {n}')}[{self.ns}.arange({m} * {n}).reshape(({n}, {m})).T.reshape(-1)]"
+
+    # -- sums and products
     def _print_Add(self, e):
         return "(" + " + ".join(self.p(t) for t in e.terms) + ")"
 
-    def _print_MatMul(self, e):
-        scal = [self.p(f) for f in e.scalars]
-        chain = e.chain
-        body = None
-        if chain:
-            acc, acc_shape = self.p(chain[0]), chain[0].shape
+    def _chain(self, chain) -> str:
+        """A product of non-scalar factors, in a cheap order."""
+        if len(chain) == 1:
+            return self.p(chain[0])
+        for k in range(1, len(chain)):  # a column times a row: an outer product of two vectors
+            if _kind(chain[k - 1].shape) == "c" and chain[k].rows == 1:
+                return f"{self.ns}.outer({self._chain(chain[:k])}, {self._chain(chain[k:])})"
+        if chain[-1].cols == 1:  # … M v: matrix–vector products, right to left
+            acc = self.p(chain[-1])
+            for f in reversed(chain[:-1]):
+                acc = self._apply_left(f, acc)
+            return acc
+        if chain[0].rows == 1:  # vᵀ M …: vector–matrix products, left to right
+            acc = self.p(chain[0])
             for f in chain[1:]:
-                fs = self.p(f)
-                if _kind(acc_shape) == "c" and _kind(f.shape) in "rm" and f.rows == 1:
-                    acc = f"np.outer({acc}, {fs})"
-                elif _kind(acc_shape) == "c" and _kind(f.shape) == "r":
-                    acc = f"np.outer({acc}, {fs})"
-                else:
-                    acc = f"({acc} @ {fs})"
-                acc_shape = (acc_shape[0], f.shape[1])
-            body = acc
+                acc = self._apply_right(acc, f)
+            return acc
+        if isinstance(chain[0], E.Inverse):  # A⁻¹ B … = solve(A, B …)
+            return f"{self.ns}.linalg.solve({self.p(chain[0].arg)}, {self._chain(chain[1:])})"
+        if len(chain) >= 3:
+            return f"{self.ns}.linalg.multi_dot([{', '.join(self.p(f) for f in chain)}])"
+        return f"({self.p(chain[0])} @ {self.p(chain[1])})"
+
+    def _apply_left(self, f: E.Expr, acc: str) -> str:
+        if isinstance(f, E.Inverse) and f not in self.temps:
+            return f"{self.ns}.linalg.solve({self.p(f.arg)}, {acc})"
+        return f"({self.p(f)} @ {acc})"
+
+    def _apply_right(self, acc: str, f: E.Expr) -> str:
+        if isinstance(f, E.Inverse) and f not in self.temps:  # r A⁻¹ = solve(Aᵀ, r) for a 1-D r
+            return f"{self.ns}.linalg.solve({self._transposed(f.arg)}, {acc})"
+        return f"({acc} @ {self.p(f)})"
+
+    def _transposed(self, a: E.Expr) -> str:
+        if isinstance(a, E.Transpose):
+            return self.p(a.arg)
+        return f"{self.p(a)}.T"
+
+    def _print_MatMul(self, e):
         parts = []
         if e.coeff != 1:
             parts.append(self._print_Const(E.Const(e.coeff)))
-        parts.extend(scal)
-        if body is not None:
-            parts.append(body)
+        parts.extend(self.p(f) for f in e.scalars)
+        if e.chain:
+            parts.append(self._chain(list(e.chain)))
         return "(" + " * ".join(parts) + ")"
 
     def _print_Transpose(self, e):
@@ -140,52 +203,55 @@ class NumpyPrinter:
         return f"{inner}.T" if _ndim(e.shape) == 2 else inner
 
     def _print_Inverse(self, e):
-        return f"np.linalg.inv({self.p(e.arg)})"
+        return f"{self.ns}.linalg.inv({self.p(e.arg)})"
 
     def _print_Trace(self, e):
         if e.arg.is_scalar:  # tr(s) = s, written out in a derivation step
             return self.p(e.arg)
-        return f"np.trace({self.p(e.arg)})"
+        return f"{self.ns}.trace({self.p(e.arg)})"
 
     def _print_Det(self, e):
-        return f"np.linalg.det({self.p(e.arg)})"
+        return f"{self.ns}.linalg.det({self.p(e.arg)})"
 
     def _print_Sum(self, e):
-        return f"np.sum({self.p(e.arg)})"
+        return f"{self.ns}.sum({self.p(e.arg)})"
 
     def _print_Diag(self, e):
-        return f"np.diag({self.p(e.arg)})"
+        return f"{self.ns}.diag({self.p(e.arg)})"
 
     def _print_DiagPart(self, e):
-        return f"np.diag({self.p(e.arg)})"
+        return f"{self.ns}.diag({self.p(e.arg)})"
 
     def _print_Func(self, e):
         if e.name == "log" and isinstance(e.arg, E.Det):
-            return f"np.linalg.slogdet({self.p(e.arg.arg)})[1]"
-        return _FUNCS[e.name].format(self.p(e.arg))
+            return f"{self.ns}.linalg.slogdet({self.p(e.arg.arg)})[1]"
+        u = self.p(e.arg)
+        if e.name == "relu":
+            return self.relu(u)
+        if e.name == "step":
+            return self.step(u)
+        if e.name == "softplus":
+            return self.softplus(u)
+        return self.functions()[e.name].format(u)
 
     def _print_Power(self, e):
         base = self.p(e.base)
         if e.exponent == Fraction(1, 2):
-            return f"np.sqrt({base})"
+            return f"{self.ns}.sqrt({base})"
         return f"({base} ** {self._print_Const(E.Const(e.exponent))})"
 
     def _print_Hadamard(self, e):
         return "(" + " * ".join(self.p(f) for f in e.factors) + ")"
 
-    def _print_Kron(self, e):
-        return f"np.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
-
     def _print_Softmax(self, e):
         u = self.p(e.arg)
-        return f"(np.exp({u} - np.max({u})) / np.sum(np.exp({u} - np.max({u}))))"
+        return f"({self.ns}.exp({u} - {self.ns}.max({u})) / {self.ns}.sum({self.ns}.exp({u} - {self.ns}.max({u}))))"
 
     def _print_Vec(self, e):
-        return f'{self.p(e.arg)}.reshape(-1, order="F")'
+        return f"{self._transposed(e.arg)}.reshape(-1)"  # column-major: the columns stacked
 
-    def _print_Commutation(self, e):
-        m, n = self.dim(e.m), self.dim(e.n)
-        return f'np.eye({m} * {n})[np.arange({m} * {n}).reshape(({m}, {n}), order="F").ravel()]'
+    def _print_Kron(self, e):
+        return f"{self.ns}.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
 
     def _as2d(self, e):
         k = _kind(e.shape)
@@ -195,6 +261,42 @@ class NumpyPrinter:
         if k == "r":
             return f"{s}.reshape(1, -1)"
         return s
+
+
+class JaxPrinter(NumpyPrinter):
+    ns = "jnp"
+
+
+class TorchPrinter(NumpyPrinter):
+    """PyTorch: float64 constants, and the few calls whose names differ from NumPy's."""
+
+    ns = "torch"
+
+    def eye(self, n):
+        return f"torch.eye({n}, dtype=torch.float64)"
+
+    def ones(self, shape):
+        return f"torch.ones({shape}, dtype=torch.float64)"
+
+    def zeros(self, shape):
+        return f"torch.zeros({shape}, dtype=torch.float64)"
+
+    def relu(self, u):
+        return f"torch.clamp({u}, min=0)"
+
+    def step(self, u):
+        return f"({u} > 0).to(torch.float64)"
+
+    def softplus(self, u):
+        return f"torch.nn.functional.softplus({u})"
+
+    def functions(self):
+        out = super().functions()
+        out["sigmoid"] = "torch.sigmoid({})"
+        return out
+
+
+PRINTERS = {"numpy": NumpyPrinter, "jax": JaxPrinter, "torch": TorchPrinter}
 
 
 def to_numpy(e: E.Expr, dim_sources: dict | None = None, context=()) -> str:
