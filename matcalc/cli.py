@@ -55,7 +55,19 @@ def _format_array(a) -> str:
     return np.array2string(a, precision=6, suppress_small=True, separator=", ").replace("\n", "\n  ")
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+_OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
+
+
+class _Group(click.Group):
+    """An argument such as "-n/2 ln det S" or "-0.5" is an expression or a value, not an
+    option: a leading space keeps click from reading it as one (matcalc ignores spaces)."""
+
+    def parse_args(self, ctx, args):
+        fixed = [" " + a if a.startswith("-") and a != "--" and not _OPTION.match(a) else a for a in args]
+        return super().parse_args(ctx, fixed)
+
+
+@click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="matcalc-diff", prog_name="matcalc")
 def main():
     """matcalc: matrix differentials, gradients and Jacobians in textbook notation."""

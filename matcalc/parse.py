@@ -253,12 +253,14 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
             return resolve_word(str(tok), *tok_span(tok))
 
         def add(self, ch):
-            a, b = ch
-            return _R("add", [a, b], *_span(a, b))
+            a, b = ch  # a + b + c is one flat sum: long sums stay shallow
+            kids = (a.kids if a.op == "add" else [a]) + [b]
+            return _R("add", kids, *_span(a, b))
 
         def sub(self, ch):
             a, b = ch
-            return _R("sub", [a, b], *_span(a, b))
+            kids = (a.kids if a.op == "add" else [a]) + [_R("neg", [b], b.start, b.end)]
+            return _R("add", kids, *_span(a, b))
 
         @v_args(meta=True)
         def neg(self, meta, ch):
@@ -525,9 +527,8 @@ class _Builder:
             for k in r.kids:
                 out *= self.const_value(k)
             return out
-        if r.op in ("add", "sub"):
-            a, b = (self.const_value(k) for k in r.kids)
-            return a + b if r.op == "add" else a - b
+        if r.op == "add":
+            return sum((self.const_value(k) for k in r.kids), Fraction(0))
         raise ParseError(f"exponents must be numbers, not `{self.snip(r)}`\n{_caret(self.text, r.start)}")
 
     def has_symbols(self, r: _R) -> bool:
@@ -569,24 +570,29 @@ class _Builder:
         self.infer_mul(r)
 
     def _infer_sum(self, r):
-        a, b = r.kids
-        if self.is_scalar(a) != self.is_scalar(b):
-            arr, sc = (b, a) if self.is_scalar(a) else (a, b)
-            if not self.has_symbols(sc):
-                r.shape = arr.shape
-                r.data = "broadcast"
-                return
-            self._name_dims()
-            raise ShapeError(
-                f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
-                f"{self.dims.show_shape(arr.shape)}: write `{self.snip(sc)} I` for a multiple "
-                f"of the identity, or declare the other operand a scalar"
-            )
-        if not (self.dims.unify(a.shape[0], b.shape[0]) and self.dims.unify(a.shape[1], b.shape[1])):
-            raise self.shape_error("the sum", a, b, "terms of a sum must have equal shapes")
-        r.shape = a.shape
+        """Terms of equal shape; a constant scalar term is broadcast to an array sum."""
+        arrays = [k for k in r.kids if not self.is_scalar(k)]
+        scalars = [k for k in r.kids if self.is_scalar(k)]
+        if arrays and scalars:
+            for sc in scalars:
+                if self.has_symbols(sc):
+                    arr = arrays[0]
+                    self._name_dims()
+                    square = self.dims.find(arr.shape[0]) == self.dims.find(arr.shape[1])
+                    fix = (f"write `{self.snip(sc)} I` for a multiple of the identity" if square
+                           else f"write `{self.snip(sc)} ones` to add it to every entry")
+                    raise ShapeError(
+                        f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
+                        f"{self.dims.show_shape(arr.shape)}: {fix}, or declare the other operand a scalar"
+                    )
+            r.data = "broadcast"
+        first = arrays[0] if arrays else r.kids[0]
+        for k in (arrays[1:] if arrays else r.kids[1:]):
+            if not (self.dims.unify(first.shape[0], k.shape[0]) and self.dims.unify(first.shape[1], k.shape[1])):
+                raise self.shape_error("the sum", first, k, "terms of a sum must have equal shapes")
+        r.shape = first.shape
 
-    infer_add = infer_sub = _infer_sum
+    infer_add = _infer_sum
 
     def infer_neg(self, r):
         r.shape = r.kids[0].shape
@@ -838,10 +844,6 @@ class _Builder:
 
     def build_add(self, r, kids):
         return E.add(*self._broadcast(r, kids))
-
-    def build_sub(self, r, kids):
-        a, b = self._broadcast(r, kids)
-        return E.sub(a, b)
 
     def build_neg(self, r, kids):
         return E.neg(kids[0])

@@ -249,7 +249,7 @@ def orient_scalar(e):
 
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
-    det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, distribute_number, orient_scalar,
+    det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, orient_scalar,
     commutation_right, log_softmax, inner_with_hadamard,
 )
 

@@ -6,8 +6,8 @@ Three passes over a simplified expression, each value-preserving:
 - `factor`: common factors come out of sums (`A x + Aᵀ x` → `(A + Aᵀ) x`,
   `s A + s B` → `s (A + B)`, `2 A + 2 Aᵀ` inside a product → `2 (A + Aᵀ)`), also
   for groups of terms that share a factor;
-- `lift_transposes`: `xᵀ - aᵀ` → `(x - a)ᵀ`, `exp(xᵀ)` → `exp(x)ᵀ` when the sum
-  inside is then free of transposes.
+- `lift_transposes`: `xᵀ - aᵀ` → `(x - a)ᵀ` when the sum inside is then free of
+  transposes; `tanh(W1ᵀ Xᵀ)` → `tanh(X W1)ᵀ`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ SHRINK_LIMIT = 400  # only expressions with keys shorter than this are tried exp
 
 
 def display(e: E.Expr) -> E.Expr:
-    return lift_transposes(factor(shrink(e)))
+    return lift_transposes(factor(distribute_numbers(shrink(e))))
+
+
+def distribute_numbers(e: E.Expr) -> E.Expr:
+    """c (A + B) = c A + c B where the product is just a number times a sum (`1/2 (G + Gᵀ)`)."""
+    from ..simplify import distribute_number
+
+    return map_bottom_up(e, distribute_number)
 
 
 # ---------------------------------------------------------------- shrink
@@ -147,9 +154,12 @@ def lift_transposes(e: E.Expr) -> E.Expr:
             flipped = [simplify(E.transpose(t)) for t in n.terms]
             if sum(map(_count_transposes, flipped)) == 0:
                 return E.Transpose(factor(E.add(*flipped)))
-        if isinstance(n, (E.Func, E.Power)) and isinstance(n.args[0], E.Transpose):
-            inner = n.rebuild((n.args[0].arg,))
-            return E.Transpose(inner)
+        if isinstance(n, (E.Func, E.Power)) and not n.is_scalar and n.rows != 1 and n.cols != 1:
+            # tanh(W1ᵀ Xᵀ) → tanh(X W1)ᵀ: the same values as the forward pass, transposed
+            a = n.args[0]
+            flipped = simplify(E.transpose(a))
+            if _count_transposes(flipped) < _count_transposes(a):
+                return E.Transpose(n.rebuild((flipped,)))
         return n
 
     return map_bottom_up(e, step, {})

@@ -168,6 +168,19 @@ class NumpyPrinter:
             for f in chain[1:]:
                 acc = self._apply_right(acc, f)
             return acc
+        diags = [i for i, f in enumerate(chain) if isinstance(f, E.Diag)]
+        if diags:  # M diag(v) N = (M * v) @ N: a diagonal scales, it is never built
+            i = diags[0]
+            v = self.p(chain[i].arg)
+            left = self._chain(chain[:i]) if i else None
+            right = self._chain(chain[i + 1 :]) if i + 1 < len(chain) else None
+            if left is not None and right is not None:
+                if len(left) <= len(right):
+                    return f"(({left} * {v}) @ {right})"
+                return f"({left} @ ({v}[:, None] * {right}))"
+            if left is not None:
+                return f"({left} * {v})"
+            return f"({v}[:, None] * {right})"
         if isinstance(chain[0], E.Inverse):  # A⁻¹ B … = solve(A, B …)
             return f"{self.ns}.linalg.solve({self.p(chain[0].arg)}, {self._chain(chain[1:])})"
         if len(chain) >= 3:
@@ -175,11 +188,15 @@ class NumpyPrinter:
         return f"({self.p(chain[0])} @ {self.p(chain[1])})"
 
     def _apply_left(self, f: E.Expr, acc: str) -> str:
+        if isinstance(f, E.Diag) and f not in self.temps:  # diag(v) u = v * u
+            return f"({self.p(f.arg)} * {acc})"
         if isinstance(f, E.Inverse) and f not in self.temps:
             return f"{self.ns}.linalg.solve({self.p(f.arg)}, {acc})"
         return f"({self.p(f)} @ {acc})"
 
     def _apply_right(self, acc: str, f: E.Expr) -> str:
+        if isinstance(f, E.Diag) and f not in self.temps:
+            return f"({acc} * {self.p(f.arg)})"
         if isinstance(f, E.Inverse) and f not in self.temps:  # r A⁻¹ = solve(Aᵀ, r) for a 1-D r
             return f"{self.ns}.linalg.solve({self._transposed(f.arg)}, {acc})"
         return f"({acc} @ {self.p(f)})"
@@ -206,9 +223,15 @@ class NumpyPrinter:
         return f"{self.ns}.linalg.inv({self.p(e.arg)})"
 
     def _print_Trace(self, e):
-        if e.arg.is_scalar:  # tr(s) = s, written out in a derivation step
-            return self.p(e.arg)
-        return f"{self.ns}.trace({self.p(e.arg)})"
+        a = e.arg
+        if a.is_scalar:  # tr(s) = s, written out in a derivation step
+            return self.p(a)
+        if isinstance(a, E.MatMul) and a.coeff == 1 and not a.scalars and len(a.chain) >= 2 \
+                and a not in self.temps:
+            # tr(P Q) = sum(P ⊙ Qᵀ): no product matrix is formed
+            first, rest = a.chain[0], E.mul(*a.chain[1:])
+            return f"{self.ns}.sum({self.p(first)} * {self._transposed(rest)})"
+        return f"{self.ns}.trace({self.p(a)})"
 
     def _print_Det(self, e):
         return f"{self.ns}.linalg.det({self.p(e.arg)})"
