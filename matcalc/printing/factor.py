@@ -145,21 +145,39 @@ def _count_transposes(e: E.Expr) -> int:
     return (1 if isinstance(e, E.Transpose) else 0) + sum(_count_transposes(a) for a in e.args)
 
 
+def _flipped_transposes(e: E.Expr) -> int:
+    """How many transposes eᵀ has once they are pushed to the leaves (without building it)."""
+    if e.is_scalar:
+        return _count_transposes(e)
+    if isinstance(e, E.Transpose):
+        return _count_transposes(e.arg)
+    if isinstance(e, E.Symbol):
+        return 0 if e.symmetric else 1
+    if isinstance(e, (E.Identity, E.Zero, E.Ones, E.Diag)):
+        return 0
+    if isinstance(e, E.MatMul):
+        return sum(_flipped_transposes(f) for f in e.chain) + sum(_count_transposes(f) for f in e.scalars)
+    if isinstance(e, (E.Add, E.Hadamard, E.Func, E.Power, E.Inverse)):
+        return sum(_flipped_transposes(a) for a in e.args)
+    return 10**9  # Kronecker forms and the like are never flipped
+
+
 def lift_transposes(e: E.Expr) -> E.Expr:
     from ..simplify import simplify
 
     def step(n):
         if (isinstance(n, E.Add) and not n.is_scalar and all(map(_count_transposes, n.terms))
-                and not any(c in n.key for c in ("kron(", "K[", "vec("))):  # Kronecker forms stay
+                and sum(map(_flipped_transposes, n.terms)) == 0):
             flipped = [simplify(E.transpose(t)) for t in n.terms]
             if sum(map(_count_transposes, flipped)) == 0:
                 return E.Transpose(factor(E.add(*flipped)))
         if isinstance(n, (E.Func, E.Power)) and not n.is_scalar and n.rows != 1 and n.cols != 1:
             # tanh(W1ᵀ Xᵀ) → tanh(X W1)ᵀ: the same values as the forward pass, transposed
             a = n.args[0]
-            flipped = simplify(E.transpose(a))
-            if _count_transposes(flipped) < _count_transposes(a):
-                return E.Transpose(n.rebuild((flipped,)))
+            if _flipped_transposes(a) < _count_transposes(a):
+                flipped = simplify(E.transpose(a))
+                if _count_transposes(flipped) < _count_transposes(a):
+                    return E.Transpose(n.rebuild((flipped,)))
         return n
 
     return map_bottom_up(e, step, {})
