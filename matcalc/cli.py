@@ -69,8 +69,41 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="matcalc-diff", prog_name="matcalc")
-def main():
-    """matcalc: matrix differentials, gradients and Jacobians in textbook notation."""
+@click.option("--input", "input_kind", type=click.Choice(["auto", "text", "latex"]), default="auto",
+              show_default=True, help="The notation of EXPRESSION: LaTeX is recognised by its backslashes.")
+@click.pass_context
+def main(ctx, input_kind):
+    """matcalc: matrix differentials, gradients and Jacobians in textbook notation.
+
+    EXPRESSION may be `-` (read it from standard input) or `@FILE` (read it from a file),
+    and may be written in LaTeX (`\\operatorname{tr}(A X^{\\top})`, `\\ln\\det X`).
+    """
+    ctx.obj = {"input": input_kind}
+
+
+def _expression(ctx, param, value):
+    """The EXPRESSION argument: `-` is standard input, `@FILE` a file; LaTeX if asked for."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text == "-":
+        text = sys.stdin.read().strip()
+    elif text.startswith("@") and len(text) > 1:
+        try:
+            with open(text[1:], encoding="utf-8") as fh:
+                text = fh.read().strip()
+        except OSError as err:
+            raise click.BadParameter(f"cannot read {text[1:]}: {err.strerror}") from None
+    kind = (ctx.find_root().obj or {}).get("input", "auto")
+    if kind == "latex":
+        from .errors import MatcalcError
+        from .latex_input import from_latex
+
+        try:
+            text = from_latex(text)
+        except MatcalcError as err:
+            raise click.BadParameter(str(err)) from None
+    return text
 
 
 def _decl_options(fn):
@@ -84,7 +117,7 @@ def _decl_options(fn):
 
 
 @main.command(epilog=EXAMPLES)
-@click.argument("expression")
+@click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or W1,W2.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -190,7 +223,7 @@ id, expression, wrt, claim and optionally scalar, vector, matrix, symmetric, dim
 
 
 @main.command(epilog=CHECK_EXAMPLES)
-@click.argument("expression", required=False)
+@click.argument("expression", required=False, callback=_expression)
 @click.option("--wrt", "-w", metavar="NAME", help="The variable.")
 @click.option("--claim", "-c", metavar="ANSWER", help="The claimed gradient, Jacobian or differential.")
 @click.option("--file", "file_", type=click.Path(dir_okay=False), help="Grade many records (batch).")
@@ -226,7 +259,7 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
 
 
 @main.command(epilog=EXAMPLES)
-@click.argument("expression")
+@click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s).")
 @click.option("--points", type=int, default=3, show_default=True, help="Random points.")
 @click.option("--seed", type=int, default=0)
@@ -263,7 +296,7 @@ Examples:
   matcalc hessian "ln det X" --wrt X --vec      (the n²×n² Hessian, Kronecker form)
   matcalc hessian "x^T A y" --wrt x,y           (the blocks)
 """)
-@click.argument("expression")
+@click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or x,y for the blocks.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--vec", is_flag=True, help="Matrix variables: the Hessian of vec X (Kronecker form).")
@@ -319,7 +352,7 @@ Examples:
       --dim W1=2x2,W2=2x2,w3=2 --init zeros --data "[[1,1,1],[5,2,0]]" --order 2,1 --steps 2 --lr 1
   matcalc backprop --layer relu --input "[2,-1]" --upstream "[-1,-2]"
 """)
-@click.argument("expression", required=False)
+@click.argument("expression", required=False, callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="The weights: W1,W2,W3.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "latex", "json"]), default="text",
@@ -477,7 +510,7 @@ Examples:
   matcalc graph "(2x + y) z" --scalar x,y,z --at x=10 y=-2 z=-4
   matcalc graph "x^2 + x y + (x + y)^2" --scalar x,y --format dot
 """)
-@click.argument("expression")
+@click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "dot", "json"]), default="text",
               show_default=True)
@@ -504,7 +537,7 @@ Examples:
   matcalc codegen "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w" --wrt w > logreg.py
   matcalc codegen "(y - X w)^T (y - X w)" --wrt w --backend torch
 """)
-@click.argument("expression")
+@click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s) of the gradients.")
 @click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True)
 @click.option("--name", default="value_and_grad", show_default=True, help="The function's name.")

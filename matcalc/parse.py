@@ -18,6 +18,7 @@ from functools import lru_cache
 from . import expr as E
 from .decls import GREEK, Decls, spell_greek
 from .errors import ParseError, ShapeError
+from .latex_input import from_latex, looks_like_latex
 from .walk import symbols_in
 
 MAX_INPUT = 20_000
@@ -911,11 +912,12 @@ class _Builder:
         return E.func(f, a)
 
 
-def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -> E.Expr:
+def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None) -> E.Expr:
     """Parse matrix notation into an Expr.
 
     `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
-    given, is the shape the whole expression must have (it sizes a lone `I`).
+    given, is the shape the whole expression must have (it sizes a lone `I`). `latex`
+    None means: read it as LaTeX if it looks like LaTeX (backslashes, `$`).
     """
     if not isinstance(text, str):
         raise ParseError("the expression must be a string")
@@ -930,6 +932,13 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None) -
         )
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput
+
+    if latex or (latex is None and looks_like_latex(text)):
+        translated = from_latex(text)
+        try:
+            return parse(translated, decls, differentials, shape, latex=False)
+        except ParseError as err:
+            raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
 
     prepared = _pair_norm_bars(text)
     try:
