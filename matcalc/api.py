@@ -118,6 +118,13 @@ class Result:
     def _repr_latex_(self):
         return "$" + self.format("latex") + "$"
 
+    def to_sympy(self):
+        """The derivative as a SymPy matrix expression (a dict by variable for several)."""
+        from .sympy_interop import to_sympy
+
+        out = {dv.name: to_sympy(dv.expr) for dv in self.derivatives}
+        return next(iter(out.values())) if len(out) == 1 else out
+
     def derivation(self, name: str | None = None):
         """The step-by-step derivation for one variable (steps.Derivation)."""
         from .steps import derivation

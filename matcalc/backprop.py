@@ -80,6 +80,12 @@ class Schedule:
             return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
         return "\n".join(self.lines(fmt))
 
+    def __repr__(self):
+        return f"<matcalc.Schedule of {self.source!r}>\n{self.format('unicode')}"
+
+    def _repr_latex_(self):
+        return self.format("latex")
+
     def to_json(self):
         return {
             "expr": self.source,
@@ -359,7 +365,7 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
     u = E.Symbol("u", len(x.reshape(-1)), 1)
     deriv = evaluate(DERIVATIVES[layer](u), {"u": x.reshape(-1, 1)}).reshape(x.shape)
     out = FUNCS[layer](x)
-    return out, g * deriv, f"forward: out = {layer}(x); backward: downstream = upstream ⊙ {layer}'(x)"
+    return out + 0.0, g * deriv + 0.0, f"forward: out = {layer}(x); backward: downstream = upstream ⊙ {layer}'(x)"
 
 
 def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):

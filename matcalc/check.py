@@ -64,6 +64,20 @@ class CheckReport:
     def __bool__(self):
         return self.correct
 
+    def __repr__(self):
+        return f"<matcalc.CheckReport {'correct' if self.correct else 'wrong'}: {self.reason}>"
+
+    def _repr_latex_(self):
+        from .parse import parse
+        from .printing.text import to_latex
+
+        verdict = "correct" if self.correct else f"wrong ({self.diagnosis or 'no simple diagnosis'})"
+        try:
+            answer = to_latex(parse(self.answer, differentials=[self.wrt]))
+        except Exception:  # noqa: BLE001 - the answer is shown as text then
+            answer = f"\\text{{{self.answer}}}"
+        return f"$\\text{{{verdict}; the answer: }} {answer}$"
+
     def summary(self) -> str:
         return ("correct: " if self.correct else "wrong: ") + self.reason
 

@@ -139,6 +139,11 @@ class Expr:
 
         return to_text(self)
 
+    def _repr_latex_(self):
+        from .printing.text import to_latex
+
+        return f"${to_latex(self)}$"
+
 
 def _node(cls):
     return dataclass(frozen=True, eq=False, repr=False)(cls)

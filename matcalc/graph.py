@@ -76,6 +76,9 @@ class Graph:
         env = {k: v for k, v in self.values.items()}
         return float(evaluate(node.local[child], env).reshape(-1)[0])
 
+    def __repr__(self):
+        return f"<matcalc.Graph of {self.source!r}>\n{self.format('unicode')}"
+
     def dot(self) -> str:
         lines = ["digraph f {", "  rankdir=LR;"]
         for n in self.nodes:

@@ -67,6 +67,16 @@ class HessianResult:
     def _repr_latex_(self):
         return "$" + self.format("latex") + "$"
 
+    def evaluate(self, values: dict) -> dict:
+        """Each Hessian block at a point: (name, name) → array (and "f")."""
+        from .numeric import _as2d, bind_dims, evaluate, parse_value
+
+        env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
+        dims = bind_dims([self.f, *self.blocks.values()], env)
+        out = {key: evaluate(h, env, dims) for key, h in self.blocks.items()}
+        out["f"] = evaluate(self.f, env, dims)
+        return out
+
     def derivation(self, name: str | None = None):
         """The gradient's derivation, then d(∇f) read off as H dx."""
         from .steps import hessian_derivation

@@ -582,6 +582,11 @@ class _Builder:
                     square = self.dims.find(arr.shape[0]) == self.dims.find(arr.shape[1])
                     fix = (f"write `{self.snip(sc)} I` for a multiple of the identity" if square
                            else f"write `{self.snip(sc)} ones` to add it to every entry")
+                    core = sc
+                    while core.op == "neg":
+                        core = core.kids[0]
+                    if core.op == "sym":  # a Greek name is a scalar unless declared otherwise
+                        fix += f"; if {core.data} is a vector, declare it: --vector {core.data}"
                     raise ShapeError(
                         f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
                         f"{self.dims.show_shape(arr.shape)}: {fix}, or declare the other operand a scalar"

@@ -254,6 +254,22 @@ RULES = (
 )
 
 
+_fired: list | None = None  # while recording(): the rules that fired, for steps.py
+
+
+class recording:
+    """`with recording() as fired:` collects the rules that fire during simplification."""
+
+    def __enter__(self):
+        global _fired
+        self.outer, _fired = _fired, []
+        return _fired
+
+    def __exit__(self, *exc):
+        global _fired
+        _fired = self.outer
+
+
 def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
     """Children first; then the first rule that applies, and the result rewritten again."""
 
@@ -261,6 +277,8 @@ def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
         for rule in rules:
             r = rule(n)
             if r is not n and r != n:
+                if _fired is not None:
+                    _fired.append(rule)
                 return _rewrite(r, rules, memo)
         return n
 

@@ -23,7 +23,7 @@ from .identify import Pullback
 from .printing.factor import display
 from .printing.numpy import to_numpy
 from .printing.text import to_latex, to_text, to_unicode
-from .simplify import simplify
+from .simplify import recording, simplify
 
 _FUNC_RULES = {
     "log": "chain rule: d ln u = du / u",
@@ -158,6 +158,12 @@ class Derivation:
             rows.append(f"{lhs} &= {s.right('latex')}{s.conclusion('latex')}{rule}")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
+    def __repr__(self):
+        return f"<matcalc.Derivation wrt {self.variable.name}, {len(self.steps)} steps>\n{self.format('unicode')}"
+
+    def _repr_latex_(self):
+        return self.format("latex")
+
     def to_json(self):
         context = (self.f, self.variable, self.variable.differential())
         return {"wrt": self.variable.name, "steps": [s.to_json(context) for s in self.steps]}
@@ -176,8 +182,12 @@ _LATEX_TEXT = [
 
 def _latex_text(s: str) -> str:
     """A rule name for \\text{…}: plain ASCII LaTeX, so the block compiles anywhere."""
+    from .decls import GREEK_LETTER_NAMES
+
     for k, v in _LATEX_TEXT:
         s = s.replace(k, v)
+    for letter, name in GREEK_LETTER_NAMES.items():
+        s = s.replace(letter, f"$\\{name}$")
     return s
 
 
@@ -195,6 +205,7 @@ def derivation(result, name: str | None = None) -> Derivation:
     dv = next(x for x in result.derivatives if name in (None, x.name))
     x, f = dv.variable, result.f
     dx = x.differential()
+    dname = to_unicode(dx)  # dμ for mu, in the rule texts
     df, fired = d_recorded(f, {x.name: x})
     steps = [Step("take the differential", df, statement=f)]
     rules = _unique(_d_rule_name(fn, node) for fn, node in fired)
@@ -202,30 +213,35 @@ def derivation(result, name: str | None = None) -> Derivation:
     if dv.kind == "gradient":
         _scalar_steps(steps, df, x, dx, dv.expr)
     elif dv.kind == "derivative":
-        steps.append(Step("df = D dt ⇒ D", E.mul(dv.expr, dx), result=dv.expr, result_name=f"∂f/∂{x.name}"))
+        steps.append(Step(f"df = D {dname} ⇒ D", E.mul(dv.expr, dx), result=dv.expr,
+                          result_name=f"∂f/∂{to_unicode(x)}"))
     elif dv.kind == "jacobian":
-        tidy = display(simplify(df))
+        with recording() as fired:
+            tidy = display(simplify(df))
         if tidy != df:
-            steps.append(Step("simplify", tidy))
-        steps.append(Step(f"df = J d{x.name} ⇒ J", E.mul(dv.expr, dx), result=dv.expr, result_name="J"))
+            steps.append(Step(_simplify_rules(fired), tidy))
+        steps.append(Step(f"df = J {dname} ⇒ J", E.mul(dv.expr, dx), result=dv.expr, result_name="J"))
     else:
-        tidy = display(simplify(df))
+        with recording() as fired:
+            tidy = display(simplify(df))
         if tidy != df:
-            steps.append(Step("simplify", tidy))
+            steps.append(Step(_simplify_rules(fired), tidy))
     return Derivation(x, f, _without_repeats(steps))
 
 
 def _scalar_steps(steps, df, x, dx, gradient):
     terms = _terms(df)
+    dname, name = to_unicode(dx), to_unicode(x)
     matrix = not (x.cols == 1)
     scalar_var = x.is_scalar
     if scalar_var:
-        steps.append(Step(f"df = D d{x.name} ⇒ ∂f/∂{x.name} = D", E.mul(gradient, dx),
-                          result=gradient, result_name=f"∂f/∂{x.name}"))
+        steps.append(Step(f"df = D {dname} ⇒ ∂f/∂{name} = D", E.mul(gradient, dx),
+                          result=gradient, result_name=f"∂f/∂{name}"))
         return
     if any(_elementwise(t) for t in terms):
-        tidy = [display(simplify(t)) if _elementwise(t) else t for t in terms]
-        steps.append(Step("simplify", _sum(tidy)))
+        with recording() as fired:
+            tidy = [display(simplify(t)) if _elementwise(t) else t for t in terms]
+        steps.append(Step(_simplify_rules(fired), _sum(tidy)))
         terms = tidy
     if matrix:
         traced, rules = [], []
@@ -258,12 +274,22 @@ def _scalar_steps(steps, df, x, dx, gradient):
         collected = E.Trace(E.mul(total, dx)) if matrix else E.mul(total, dx)
         steps.append(Step("collecting terms", collected))
     if matrix:
-        rule = f"identification: df = tr(Gᵀ d{x.name}) ⇒ ∇f = G"
+        rule = f"identification: df = tr(Gᵀ {dname}) ⇒ ∇f = G"
         if x.symmetric:
-            rule += f"; {x.name} is symmetric, so ∇f = (G + Gᵀ)/2"
+            rule += f"; {name} is symmetric, so ∇f = (G + Gᵀ)/2"
     else:
-        rule = f"identification: df = gᵀ d{x.name} ⇒ ∇f = g"
+        rule = f"identification: df = gᵀ {dname} ⇒ ∇f = g"
     steps.append(Step(rule, steps[-1].rhs, result=gradient, result_name="∇f"))
+
+
+_QUIET_RULES = {"push_transpose", "orient_scalar", "linear_through"}  # bookkeeping, not teaching
+
+
+def _simplify_rules(fired: list) -> str:
+    """The identities simplification used, by their docstrings' first lines."""
+    names = [(r.__doc__ or r.__name__).strip().splitlines()[0].rstrip(".:")
+             for r in fired if r.__name__ not in _QUIET_RULES]
+    return ", ".join(_unique(names)) or "simplify"
 
 
 def _row(g: E.Expr) -> E.Expr:
@@ -305,7 +331,7 @@ def _without_repeats(steps: list) -> list:
             continue
         if same and s.result is not None and len(out) > 2:
             prev = out.pop()
-            s = Step(f"{prev.rule}; {s.rule}", s.rhs, result=s.result, result_name=s.result_name)
+            s = Step(f"{prev.rule}; {s.rule}", s.rhs, result=s.result, result_name=s.result_name, lhs=s.lhs)
         out.append(s)
     return out
 
@@ -325,11 +351,13 @@ def hessian_derivation(hres, name: str | None = None) -> Derivation:
     steps.append(Step("differentiate the gradient, dx held constant", dg, statement=g, lhs="d(∇f)"))
     rules = _unique(_d_rule_name(fn, node) for fn, node in fired)
     steps.append(Step(", ".join(rules) or "differential", dg, lhs="d(∇f)"))
-    tidy = display(simplify(dg))
+    with recording() as fired:
+        tidy = display(simplify(dg))
     if to_text(tidy) != to_text(dg):
-        steps.append(Step("simplify", tidy, lhs="d(∇f)"))
+        steps.append(Step(_simplify_rules(fired), tidy, lhs="d(∇f)"))
     block = hres.blocks.get((name, name))
     if block is not None and x.cols == 1:
-        steps.append(Step(f"d(∇f) = H d{name} ⇒ H; d²f = d{name}ᵀ H d{name}", E.mul(block, dx),
+        dn = to_unicode(dx)
+        steps.append(Step(f"d(∇f) = H {dn} ⇒ H; d²f = {dn}ᵀ H {dn}", E.mul(block, dx),
                           result=block, result_name="H", lhs="d(∇f)"))
     return Derivation(x, hres.f, _without_repeats(steps))

@@ -57,6 +57,13 @@ class VerifyReport:
     def __bool__(self):
         return self.passed
 
+    def __repr__(self):
+        return f"<matcalc.VerifyReport {self.summary()}>"
+
+    def _repr_latex_(self):
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"$\\text{{finite differences: {verdict}, max relative error }} {self.max_error:.1e}$"
+
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         points = len({id(c.point) for c in self.checks})

@@ -78,7 +78,7 @@ class NumpyPrinter:
         return {
             "exp": f"{ns}.exp({{}})", "log": f"{ns}.log({{}})", "tanh": f"{ns}.tanh({{}})",
             "abs": f"{ns}.abs({{}})", "sin": f"{ns}.sin({{}})", "cos": f"{ns}.cos({{}})",
-            "sigmoid": f"(1 / (1 + {ns}.exp(-({{}}))))", "sign": f"{ns}.sign({{}})",
+            "sigmoid": f"{ns}.exp(-{ns}.logaddexp(0, -({{}})))", "sign": f"{ns}.sign({{}})",
         }
 
     # -- sizes
@@ -248,6 +248,13 @@ class NumpyPrinter:
     def _print_Func(self, e):
         if e.name == "log" and isinstance(e.arg, E.Det):
             return f"{self.ns}.linalg.slogdet({self.p(e.arg.arg)})[1]"
+        if e.name == "log" and isinstance(e.arg, E.Add) and len(e.arg.terms) == 2:
+            one, ex = e.arg.terms  # log(1 + exp(u)) without overflow
+            if isinstance(one, (E.Func,)) and not isinstance(ex, E.Func):
+                one, ex = ex, one
+            if ((isinstance(one, E.Const) and one.value == 1) or isinstance(one, E.Ones)) and \
+                    isinstance(ex, E.Func) and ex.name == "exp":
+                return self.softplus(self.p(ex.arg))
         u = self.p(e.arg)
         if e.name == "relu":
             return self.relu(u)

@@ -294,6 +294,9 @@ class LatexPrinter(TextPrinter):
         return f"\\left({s}\\right)"
 
     def name(self, n: str) -> str:
+        from ..decls import spell_greek
+
+        n = spell_greek(n)  # δ1 → delta1
         base, _, sub = n.partition("_")
         head = f"\\{base}" if base in self._GREEK else base
         if not sub and len(base) > 1 and base[-1].isdigit():

@@ -1,0 +1,192 @@
+"""Bridges to SymPy's matrix expressions: `to_sympy(expr)` and `from_sympy(expr)`.
+
+Symbolic sizes become SymPy symbols (`n`), numeric ones integers. Scalars are SymPy
+symbols, vectors n×1 and matrices MatrixSymbols; elementwise functions of arrays
+become `ElementwiseApplyFunction`, ⊙ `HadamardProduct`, `.^p` `HadamardPower`,
+⊗ `KroneckerProduct`, sum of entries `1ᵀ A 1`. SymPy is imported only here.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+from .errors import DerivationError
+
+
+def _sp():
+    import sympy
+
+    return sympy
+
+
+def _dim(d):
+    sp = _sp()
+    return d if isinstance(d, int) else sp.Symbol(str(d), integer=True, positive=True)
+
+
+_SCALAR_FUNCS = {"exp": "exp", "log": "log", "tanh": "tanh", "abs": "Abs", "sin": "sin", "cos": "cos",
+                 "sign": "sign"}
+
+
+def _scalar_function(name: str):
+    sp = _sp()
+    if name in _SCALAR_FUNCS:
+        return getattr(sp, _SCALAR_FUNCS[name])
+    t = sp.Dummy("t")
+    body = {"sigmoid": 1 / (1 + sp.exp(-t)), "relu": sp.Max(0, t), "softplus": sp.log(1 + sp.exp(t)),
+            "step": sp.Heaviside(t, 0)}.get(name)
+    if body is None:
+        raise DerivationError(f"no SymPy counterpart for {name}")
+    return sp.Lambda(t, body)
+
+
+def to_sympy(e: E.Expr):
+    """A SymPy (matrix) expression equal to e."""
+    sp = _sp()
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    def go(n):
+        if isinstance(n, E.Symbol):
+            name = ("d" if n.diff else "") + n.name
+            if n.is_scalar:
+                return sp.Symbol(name)
+            return sp.MatrixSymbol(name, _dim(n.nrows), _dim(n.ncols))
+        if isinstance(n, E.Const):
+            v = n.value
+            return sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else sp.Float(v)
+        if isinstance(n, E.Identity):
+            return sp.Identity(_dim(n.n))
+        if isinstance(n, E.Zero):
+            return sp.Integer(0) if n.is_scalar else sp.ZeroMatrix(_dim(n.nrows), _dim(n.ncols))
+        if isinstance(n, E.Ones):
+            return sp.Integer(1) if n.is_scalar else sp.OneMatrix(_dim(n.nrows), _dim(n.ncols))
+        args = [go(a) for a in n.args]
+        if isinstance(n, E.Add):
+            return sp.Add(*args) if n.is_scalar and not any(isinstance(a, sp.MatrixExpr) for a in args) \
+                else sp.MatAdd(*args).doit()
+        if isinstance(n, E.MatMul):
+            c = go(E.Const(n.coeff))
+            scalars = [go(f) for f in n.scalars]
+            chain = [go(f) for f in n.chain]
+            out = sp.Mul(c, *scalars) if not chain else sp.MatMul(sp.Mul(c, *scalars), *chain).doit()
+            return out
+        if isinstance(n, E.Transpose):
+            return sp.Transpose(args[0]).doit()
+        if isinstance(n, E.Inverse):
+            return sp.Inverse(args[0])
+        if isinstance(n, E.Trace):
+            return sp.Trace(args[0])
+        if isinstance(n, E.Det):
+            return sp.Determinant(args[0])
+        if isinstance(n, E.Sum):
+            a = n.arg
+            return (sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
+        if isinstance(n, E.Hadamard):
+            return sp.HadamardProduct(*args)
+        if isinstance(n, E.Power):
+            p = go(E.Const(n.exponent))
+            return args[0] ** p if n.base.is_scalar else sp.HadamardPower(args[0], p)
+        if isinstance(n, E.Func):
+            f = _scalar_function(n.name)
+            if n.arg.is_scalar:
+                return f(args[0])
+            return ElementwiseApplyFunction(f, args[0])
+        if isinstance(n, E.Diag):
+            from sympy.matrices.expressions.diagonal import DiagMatrix
+
+            return DiagMatrix(args[0])
+        if isinstance(n, E.DiagPart):
+            from sympy.matrices.expressions.diagonal import DiagonalOf
+
+            return DiagonalOf(args[0])
+        if isinstance(n, E.Kron):
+            return sp.KroneckerProduct(*args)
+        raise DerivationError(f"no SymPy counterpart for {type(n).__name__}")
+
+    return go(e)
+
+
+def from_sympy(s) -> E.Expr:
+    """The matcalc expression of a SymPy matrix expression (MatrixSymbol, MatMul, MatAdd,
+    Transpose, Inverse, Trace, Determinant, HadamardProduct, log, exp, …)."""
+    sp = _sp()
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    def dim(d):
+        if d.is_Integer:
+            return int(d)
+        return str(d)
+
+    def go(x):
+        if isinstance(x, sp.MatrixSymbol):
+            return E.Symbol(x.name, dim(x.shape[0]), dim(x.shape[1]))
+        if isinstance(x, sp.Symbol):
+            return E.Symbol(x.name, 1, 1)
+        if isinstance(x, sp.Rational):
+            return E.Const(Fraction(int(x.p), int(x.q)))
+        if isinstance(x, sp.Float):
+            return E.Const(float(x))
+        if isinstance(x, sp.Identity):
+            return E.Identity(dim(x.shape[0]))
+        if isinstance(x, sp.ZeroMatrix):
+            return E.Zero(dim(x.shape[0]), dim(x.shape[1]))
+        if isinstance(x, sp.OneMatrix):
+            return E.Ones(dim(x.shape[0]), dim(x.shape[1]))
+        args = [go(a) for a in x.args] if not isinstance(x, ElementwiseApplyFunction) else None
+        if isinstance(x, (sp.MatAdd, sp.Add)):
+            return E.add(*args)
+        if isinstance(x, (sp.MatMul, sp.Mul)):
+            return E.mul(*args)
+        if isinstance(x, sp.Transpose):
+            return E.transpose(args[0])
+        if isinstance(x, sp.Inverse):
+            return E.inv(args[0])
+        if isinstance(x, sp.Trace):
+            return E.trace(args[0])
+        if isinstance(x, sp.Determinant):
+            return E.det(args[0])
+        if isinstance(x, sp.HadamardProduct):
+            return E.hadamard(*args)
+        if isinstance(x, sp.HadamardPower):
+            return E.power(args[0], Fraction(str(x.exp)))
+        if isinstance(x, sp.Pow):
+            base, p = args
+            if not isinstance(p, E.Const):
+                raise DerivationError(f"matcalc needs numeric exponents, not {x.exp}")
+            if base.is_scalar:
+                return E.power(base, p.value)
+            if p.value == -1:
+                return E.inv(base)
+            n = int(p.value)
+            return E.mul(*([base if n > 0 else E.inv(base)] * abs(n)))
+        if isinstance(x, sp.KroneckerProduct):
+            return E.kron(*args)
+        if isinstance(x, ElementwiseApplyFunction):
+            name = _function_name(x.function)
+            return E.func(name, go(x.expr))
+        if isinstance(x, sp.log):
+            return E.func("log", args[0])
+        if isinstance(x, sp.exp):
+            return E.func("exp", args[0])
+        if isinstance(x, sp.tanh):
+            return E.func("tanh", args[0])
+        if isinstance(x, sp.MatrixElement) and x.parent.shape == (1, 1):
+            return go(x.parent)
+        raise DerivationError(f"matcalc has no counterpart for the SymPy {type(x).__name__} in {x}")
+
+    return go(s)
+
+
+def _function_name(f) -> str:
+    sp = _sp()
+    for name, cls in (("exp", sp.exp), ("log", sp.log), ("tanh", sp.tanh), ("sin", sp.sin), ("cos", sp.cos)):
+        if f == cls:
+            return name
+    if isinstance(f, sp.Lambda):
+        t = f.variables[0]
+        for name, cls in (("exp", sp.exp), ("log", sp.log), ("tanh", sp.tanh), ("sin", sp.sin), ("cos", sp.cos)):
+            if f.expr == cls(t):
+                return name
+        if f.expr.equals(1 / (1 + sp.exp(-t))):
+            return "sigmoid"
+    raise DerivationError(f"matcalc has no counterpart for the SymPy function {f}")
