@@ -26,8 +26,16 @@ Examples:
 
 
 def _fail(message: str, code: int = 2):
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {message}", err=True)
     sys.exit(code)
+
+
+def _painted(line: str) -> str:
+    """Verdicts in colour on a terminal (click drops the colour in a pipe)."""
+    for word, colour in (("PASS", "green"), ("FAIL", "red"), ("correct", "green"), ("wrong", "red")):
+        if word in line.split(":", 1)[0] + line[:40]:
+            return line.replace(word, click.style(word, fg=colour, bold=True), 1)
+    return line
 
 
 def _split_at(values) -> dict:
@@ -176,7 +184,7 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
                 if dv.name in numbers:
                     click.echo(f"{dv.lhs('unicode' if fmt != 'text' else 'text')} at the point = {_format_array(numbers[dv.name])}")
         if report is not None:
-            click.echo(report["summary"], err=True)
+            click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
         click.echo("WARNING: the derived result does not match finite differences; this is a bug "
                    "in matcalc, please report it with the input", err=True)
@@ -254,7 +262,8 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
         report = run_check(expression, wrt, claim, decls, seed=seed)
     except MatcalcError as err:
         _fail(str(err))
-    click.echo(report.format(fmt))
+    text = report.format(fmt)
+    click.echo(_painted(text) if fmt != "json" else text)
     sys.exit(0 if report else 1)
 
 
@@ -283,7 +292,7 @@ def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim
         click.echo(f"{dv.lhs('text')} = {dv.notation('text')}")
     for i, c in enumerate(report.checks, 1):
         click.echo(f"  {c.variable}: direction {i}, relative error {c.error:.1e}")
-    click.echo(report.summary())
+    click.echo(_painted(report.summary()))
     sys.exit(0 if report.passed else 1)
 
 
@@ -334,7 +343,7 @@ def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, sym
         for note in result.notes:
             click.echo(f"note: {note}", err=True)
         if report is not None:
-            click.echo(report["summary"], err=True)
+            click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
         click.echo("WARNING: the Hessian does not match finite differences; this is a bug in "
                    "matcalc, please report it with the input", err=True)
@@ -411,7 +420,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, in
         for note in sched.notes:
             click.echo(f"note: {note}", err=True)
         if report is not None:
-            click.echo(report["summary"], err=True)
+            click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
         sys.exit(1)
 
