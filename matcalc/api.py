@@ -116,7 +116,10 @@ class Result:
         return f"<matcalc.Result {self.kind} of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
 
     def _repr_latex_(self):
-        return "$" + self.format("latex") + "$"
+        if len(self.derivatives) == 1:
+            return "$" + self.format("latex") + "$"
+        rows = [f"{dv.lhs('latex')} &= {dv.notation('latex')}" for dv in self.derivatives]
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def to_sympy(self):
         """The derivative as a SymPy matrix expression (a dict by variable for several)."""

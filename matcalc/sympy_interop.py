@@ -179,12 +179,13 @@ def from_sympy(s) -> E.Expr:
 
 def _function_name(f) -> str:
     sp = _sp()
-    for name, cls in (("exp", sp.exp), ("log", sp.log), ("tanh", sp.tanh), ("sin", sp.sin), ("cos", sp.cos)):
+    known = [(name, getattr(sp, name)) for name in ("exp", "log", "tanh", "sin", "cos")]
+    for name, cls in known:
         if f == cls:
             return name
     if isinstance(f, sp.Lambda):
         t = f.variables[0]
-        for name, cls in (("exp", sp.exp), ("log", sp.log), ("tanh", sp.tanh), ("sin", sp.sin), ("cos", sp.cos)):
+        for name, cls in known:
             if f.expr == cls(t):
                 return name
         if f.expr.equals(1 / (1 + sp.exp(-t))):
