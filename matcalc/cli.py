@@ -160,7 +160,11 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
         _fail("the expression is too deeply nested")
 
     if steps:
-        _print_steps([result.derivation(dv.name) for dv in result.derivatives], fmt)
+        try:
+            derivations = [result.derivation(dv.name) for dv in result.derivatives]
+        except MatcalcError as err:
+            _fail(str(err))
+        _print_steps(derivations, fmt)
     elif fmt == "json":
         import json
 
