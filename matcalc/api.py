@@ -316,15 +316,21 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
     return variables, notes
 
 
+def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
+    """What every entry point starts with: f parsed, the variables, and notes about them."""
+    decls = _decls(decls, kw)
+    f = _parse(expr, decls)
+    variables, notes = resolve_variables(f, wrt, decls)
+    return f, variables, notes
+
+
 def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:
     """Differentiate `expr` with respect to `wrt` (a name, a comma list, or a list of names).
 
     >>> str(diff("x^T A x", "x"))
     '(A + A^T) x'
     """
-    decls = _decls(decls, kw)
-    f = _parse(expr, decls)
-    variables, notes = resolve_variables(f, wrt, decls)
+    f, variables, notes = prepare(expr, wrt, decls, kw)
     result = derive(f, variables, expr, vec)
     result.notes = notes + result.notes
     return result

@@ -15,11 +15,10 @@ import json
 from dataclasses import dataclass, field
 
 from . import expr as E
-from .api import _decls, resolve_variables
+from .api import prepare
 from .decls import Decls
 from .differential import d
 from .identify import Pullback
-from .parse import parse as _parse
 from .printing.factor import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify
@@ -217,11 +216,9 @@ def _backward(s: Schedule):
 
 def backprop(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Schedule:
     """The backprop schedule of a scalar loss `expr` for the weights in `wrt`."""
-    decls = _decls(decls, kw)
-    f = _parse(expr, decls)
+    f, weights, notes = prepare(expr, wrt, decls, kw)
     if not f.is_scalar:
         raise E.ShapeError(f"backprop needs a scalar loss, but `{expr}` is {E.fmt_shape(f.shape)}")
-    weights, notes = resolve_variables(f, wrt, decls)
     sched = build_schedule(f, weights, expr)
     sched.notes = notes + sched.notes
     return sched

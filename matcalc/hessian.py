@@ -15,12 +15,11 @@ from fractions import Fraction
 from functools import cached_property
 
 from . import expr as E
-from .api import _decls, _kinks, derive, resolve_variables
+from .api import _kinks, derive, prepare
 from .decls import Decls
 from .differential import d
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
-from .parse import parse as _parse
 from .printing.factor import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import normal_form, simplify
@@ -181,9 +180,7 @@ def second_order(f: E.Expr, variables: dict, source: str = "", vec: bool = False
 def hessian(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> HessianResult:
     """Second derivative of a scalar `expr`: the Hessian (vector variables) or d²f;
     with `vec`, matrix variables get the Hessian of vec X in Kronecker form."""
-    decls = _decls(decls, kw)
-    f = _parse(expr, decls)
-    variables, notes = resolve_variables(f, wrt, decls)
+    f, variables, notes = prepare(expr, wrt, decls, kw)
     result = second_order(f, variables, expr, vec)
     result.notes = notes + result.notes
     return result
