@@ -85,6 +85,7 @@ def test_json_has_the_documented_keys():
     for key in ("expr", "wrt", "kind", "result", "unicode", "latex", "numpy", "differential", "shape"):
         assert key in data
     assert data["kind"] == "gradient" and data["result"] == "(A + A^T) x"
+    assert data["check"]["passed"]  # the self-check against finite differences
 
 
 def test_several_variables_and_numbers():

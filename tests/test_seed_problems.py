@@ -28,6 +28,8 @@ def test_seed_problem(number, expr, wrt, decls, expected):
 
 
 def test_textbook_forms_read_like_the_book():
+    for expr, wrt in (("x^T A x", "x"), ("a^T X A X a", "X"), ("det X", "X"), ("ln det X", "X"), ("X^-1", "X")):
+        assert verify(matcalc.diff(expr, wrt)).passed  # the forms below are right, not just pretty
     assert str(matcalc.diff("x^T A x", "x")) == "(A + A^T) x"
     assert str(matcalc.diff("a^T X A X a", "X")) == "a a^T X^T A^T + A^T X^T a a^T"
     assert str(matcalc.diff("det X", "X")) == "det(X) X^-T"
