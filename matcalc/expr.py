@@ -64,7 +64,7 @@ class Expr:
     """Base of all nodes. Subclasses are frozen dataclasses with eq=False."""
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple:  # each node class defines it (cached)
         raise NotImplementedError
 
     @property
@@ -160,7 +160,7 @@ class Symbol(Expr):
     symmetric: bool = False
     diff: bool = False  # the differential dX of the variable X
 
-    @property
+    @cached_property
     def shape(self):
         return (self.nrows, self.ncols)
 
@@ -183,7 +183,7 @@ class Symbol(Expr):
 class Const(Expr):
     value: Number
 
-    @property
+    @cached_property
     def shape(self):
         return (1, 1)
 
@@ -195,7 +195,7 @@ class Const(Expr):
 class Identity(Expr):
     n: Dim
 
-    @property
+    @cached_property
     def shape(self):
         return (self.n, self.n)
 
@@ -208,7 +208,7 @@ class Zero(Expr):
     nrows: Dim
     ncols: Dim
 
-    @property
+    @cached_property
     def shape(self):
         return (self.nrows, self.ncols)
 
@@ -221,7 +221,7 @@ class Ones(Expr):
     nrows: Dim
     ncols: Dim
 
-    @property
+    @cached_property
     def shape(self):
         return (self.nrows, self.ncols)
 
@@ -243,7 +243,7 @@ class Add(Expr):
     def rebuild(self, args):
         return add(*args)
 
-    @property
+    @cached_property
     def shape(self):
         return self.terms[0].shape
 
@@ -299,7 +299,7 @@ class Transpose(_Unary):
     def rebuild(self, args):
         return transpose(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (self.arg.cols, self.arg.rows)
 
@@ -312,7 +312,7 @@ class Inverse(_Unary):
     def rebuild(self, args):
         return inv(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return self.arg.shape
 
@@ -325,7 +325,7 @@ class Trace(_Unary):
     def rebuild(self, args):
         return trace(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (1, 1)
 
@@ -338,7 +338,7 @@ class Det(_Unary):
     def rebuild(self, args):
         return det(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (1, 1)
 
@@ -353,7 +353,7 @@ class Sum(_Unary):
     def rebuild(self, args):
         return sum_entries(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (1, 1)
 
@@ -368,7 +368,7 @@ class Diag(_Unary):
     def rebuild(self, args):
         return diag(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (self.arg.rows, self.arg.rows)
 
@@ -383,7 +383,7 @@ class DiagPart(_Unary):
     def rebuild(self, args):
         return diag_part(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (self.arg.rows, 1)
 
@@ -398,7 +398,7 @@ class Vec(_Unary):
     def rebuild(self, args):
         return vec(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return (_dim_mul(self.arg.rows, self.arg.cols), 1)
 
@@ -413,7 +413,7 @@ class Softmax(_Unary):
     def rebuild(self, args):
         return softmax(args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return self.arg.shape
 
@@ -425,7 +425,7 @@ class Commutation(Expr):
     m: Dim
     n: Dim
 
-    @property
+    @cached_property
     def shape(self):
         size = _dim_mul(self.m, self.n)
         return (size, size)
@@ -448,7 +448,7 @@ class Func(Expr):
     def rebuild(self, args):
         return func(self.name, args[0])
 
-    @property
+    @cached_property
     def shape(self):
         return self.arg.shape
 
@@ -470,7 +470,7 @@ class Power(Expr):
     def rebuild(self, args):
         return power(args[0], self.exponent)
 
-    @property
+    @cached_property
     def shape(self):
         return self.base.shape
 
@@ -489,7 +489,7 @@ class Hadamard(Expr):
     def rebuild(self, args):
         return hadamard(*args)
 
-    @property
+    @cached_property
     def shape(self):
         return self.factors[0].shape
 
