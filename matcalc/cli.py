@@ -181,17 +181,23 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         click.echo(result.format(fmt))
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
         if numbers is not None:
             for dv in result.derivatives:
                 if dv.name in numbers:
                     click.echo(f"{dv.lhs('unicode' if fmt != 'text' else 'text')} at the point = {_format_array(numbers[dv.name])}")
+    _finish(result.notes, report, "the derived result", fmt)
+
+
+def _finish(notes, report, what: str, fmt: str = "text"):
+    """Notes and the self-check line on stderr; a failed self-check is loud and exits 1."""
+    if fmt != "json":
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
         if report is not None:
             click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
-        click.echo("WARNING: the derived result does not match finite differences; this is a bug "
-                   "in matcalc, please report it with the input", err=True)
+        click.echo(f"WARNING: {what} does not match finite differences; this is a bug in matcalc, "
+                   "please report it with the input", err=True)
         sys.exit(1)
 
 
@@ -343,15 +349,7 @@ def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, sym
             data["check"] = report
             text = json.dumps(data, indent=2, ensure_ascii=False)
         click.echo(text)
-    if fmt != "json":
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
-        if report is not None:
-            click.echo(_painted(report["summary"]), err=True)
-    if report is not None and not report["passed"]:
-        click.echo("WARNING: the Hessian does not match finite differences; this is a bug in "
-                   "matcalc, please report it with the input", err=True)
-        sys.exit(1)
+    _finish(result.notes, report, "the Hessian", fmt)
 
 
 @main.command(epilog="""
@@ -421,12 +419,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, in
         click.echo(sched.format(fmt))
         if numbers is not None:
             click.echo(_numbers_text(numbers))
-        for note in sched.notes:
-            click.echo(f"note: {note}", err=True)
-        if report is not None:
-            click.echo(_painted(report["summary"]), err=True)
-    if report is not None and not report["passed"]:
-        sys.exit(1)
+    _finish(sched.notes, report, "the backprop schedule", fmt)
 
 
 def _backprop_numbers(sched, values, data, lr, n_steps, order, init):

@@ -40,6 +40,13 @@ def _scalar_function(name: str):
     return sp.Lambda(t, body)
 
 
+def _unary_table():
+    """(matcalc node, SymPy class, matcalc constructor): one table for both directions."""
+    sp = _sp()
+    return [(E.Transpose, sp.Transpose, E.transpose), (E.Inverse, sp.Inverse, E.inv),
+            (E.Trace, sp.Trace, E.trace), (E.Det, sp.Determinant, E.det)]
+
+
 def to_sympy(e: E.Expr):
     """A SymPy (matrix) expression equal to e."""
     sp = _sp()
@@ -70,14 +77,9 @@ def to_sympy(e: E.Expr):
             chain = [go(f) for f in n.chain]
             out = sp.Mul(c, *scalars) if not chain else sp.MatMul(sp.Mul(c, *scalars), *chain).doit()
             return out
-        if isinstance(n, E.Transpose):
-            return sp.Transpose(args[0]).doit()
-        if isinstance(n, E.Inverse):
-            return sp.Inverse(args[0])
-        if isinstance(n, E.Trace):
-            return sp.Trace(args[0])
-        if isinstance(n, E.Det):
-            return sp.Determinant(args[0])
+        for node, cls, _ in _unary_table():
+            if isinstance(n, node):
+                return cls(args[0]).doit() if node is E.Transpose else cls(args[0])
         if isinstance(n, E.Sum):
             a = n.arg
             return (sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
@@ -137,14 +139,9 @@ def from_sympy(s) -> E.Expr:
             return E.add(*args)
         if isinstance(x, (sp.MatMul, sp.Mul)):
             return E.mul(*args)
-        if isinstance(x, sp.Transpose):
-            return E.transpose(args[0])
-        if isinstance(x, sp.Inverse):
-            return E.inv(args[0])
-        if isinstance(x, sp.Trace):
-            return E.trace(args[0])
-        if isinstance(x, sp.Determinant):
-            return E.det(args[0])
+        for _, cls, make in _unary_table():
+            if isinstance(x, cls):
+                return make(args[0])
         if isinstance(x, sp.HadamardProduct):
             return E.hadamard(*args)
         if isinstance(x, sp.HadamardPower):
