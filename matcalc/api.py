@@ -12,14 +12,15 @@ from functools import cached_property
 
 from . import expr as E
 from .decls import Decls, split_names
-from .differential import d
+from .differential import d_recorded
 from .errors import DeclarationError, DerivationError
 from .identify import coefficient, pullback, substitute, vec_coefficient
 from .parse import parse as _parse
 from .parse import symbols_of
-from .printing.factor import display
+from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify, sym
+from .walk import symbols_in
 
 
 def _decls(decls: Decls | None, kw: dict) -> Decls:
@@ -88,6 +89,11 @@ class Result:
     raw_differential: E.Expr
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
+
+    def differential_wrt(self, name: str):
+        """df with only dX of the variable `name` kept, and the d() rules that built it."""
+        return restrict(self.raw_differential, self.d_record, name, self.wrt)
 
     @cached_property
     def differential(self) -> E.Expr:
@@ -239,31 +245,30 @@ def _kind(f: E.Expr, x: E.Symbol) -> str:
     return "differential"
 
 
-NON_DIFFERENTIABLE = {
-    "relu": "relu is not differentiable at 0; the subgradient step(0) = 0 is used there",
-    "abs": "abs is not differentiable at 0; the subgradient sign(0) = 0 is used there",
-}
-
-
-def _kinks(f: E.Expr) -> list:
+def kink_notes(f: E.Expr) -> list:
+    """A note per function of f that is not differentiable everywhere (its record says which
+    subgradient is used)."""
+    from . import functions
     from .walk import map_bottom_up
 
     found: list = []
 
     def visit(n):
-        if isinstance(n, E.Func) and n.name in NON_DIFFERENTIABLE and n.name not in found:
-            found.append(n.name)
+        if isinstance(n, E.Func):
+            note = functions.get(n.name).kink
+            if note and note not in found:
+                found.append(note)
         return n
 
     map_bottom_up(f, visit)
-    return [NON_DIFFERENTIABLE[name] for name in found]
+    return found
 
 
 def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> Result:
     """The derivatives of an Expr wrt the given symbols (name → Symbol). With `vec`, a
     derivative that is only a differential becomes the Jacobian of vec F (Kronecker form)."""
-    df = d(f, variables)
-    notes = _kinks(f)
+    df, record = d_recorded(f, variables)
+    notes = kink_notes(f)
     derivs = []
     grads = pullback(df, variables) if f.is_scalar else None
     for name, x in variables.items():
@@ -274,23 +279,35 @@ def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> R
                 g = sym(simplify(g))
                 notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
         elif kind == "derivative":
-            g = substitute(d(f, {name: x}), {x.differential(): E.Const(1)})
+            g = substitute(restrict(df, (), name, variables)[0], {x.differential(): E.Const(1)})
         elif kind == "jacobian":
+            dfx = restrict(df, (), name, variables)[0]
             try:
-                g = coefficient(simplify(d(f, {name: x})), x)
+                g = coefficient(simplify(dfx), x)
             except DerivationError:
-                kind, g = "differential", d(f, {name: x})
+                kind, g = "differential", dfx
                 notes.append(
                     f"the Jacobian wrt {name} has no plain matrix form here; the answer is the "
                     f"differential"
                 )
         elif vec:
             kind = "vec-jacobian"
-            g = vec_coefficient(simplify(d(f, {name: x})), x)
+            g = vec_coefficient(simplify(restrict(df, (), name, variables)[0]), x)
         else:
-            g = d(f, {name: x})
+            g = restrict(df, (), name, variables)[0]
         derivs.append(Derivative(x, kind, display(simplify(g)), f))
-    return Result(source, f, list(variables), df, derivs, notes)
+    return Result(source, f, list(variables), df, derivs, notes, record)
+
+
+def restrict(df: E.Expr, record, name: str, names) -> tuple:
+    """df with every differential but d`name` set to 0 (d(f) for that variable alone), and
+    the entries of the d() record whose result holds d`name`."""
+    others = {f"d{n}" for n in names if n != name}
+    if not others & df.symbols:
+        return df, list(record)
+    zeros = {s: E.Zero(*s.shape) for s in symbols_in(df) if s.diff and s.name != name}
+    key = f"d{name}"
+    return substitute(df, zeros), [r for r in record if key in r[2].symbols]
 
 
 def resolve_variables(f: E.Expr, wrt, decls: Decls):

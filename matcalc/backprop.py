@@ -15,16 +15,31 @@ import json
 from dataclasses import dataclass, field
 
 from . import expr as E
+from . import functions
 from .api import prepare
 from .decls import Decls
 from .differential import d
 from .identify import Pullback
-from .printing.factor import display
+from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify
 from .walk import map_bottom_up
 
-ACTIVATIONS = {"sigmoid", "tanh", "relu", "softplus", "abs", "exp"}
+
+
+def _is_activation(n: E.Expr) -> bool:
+    """softmax, or an elementwise function its record marks as an activation."""
+    return isinstance(n, E.Softmax) or (isinstance(n, E.Func) and functions.get(n.name).activation)
+
+
+def _contains(e: E.Expr, node_type) -> bool:
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, node_type):
+            return True
+        stack.extend(n.args)
+    return False
 
 
 @dataclass
@@ -148,8 +163,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
             counter["layer"] += 1
             i = counter["layer"]
             named = Named(E.Symbol(f"H{i}", *n.shape), rebuilt, "pre-activation", i)
-        elif (isinstance(n, E.Softmax) or isinstance(n, E.Func) and n.name in ACTIVATIONS) \
-                and isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
+        elif _is_activation(n) and isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
             i = int(new_args[0].name[1:])
             named = Named(E.Symbol(f"O{i}", *n.shape), rebuilt, "activation", i)
         else:
@@ -166,7 +180,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
     sched = Schedule(source, f, weights, forward, loss)
     _backward(sched)
     if any(isinstance(n.definition, E.Softmax) for n in forward) and any(
-            "sum(" in to_text(e) for _, e in sched.deltas):
+            _contains(e, E.Sum) for _, e in sched.deltas):
         sched.notes.append("with a one-hot y, sum(y) = 1: the output delta is ŷ − y")
     return sched
 
@@ -340,7 +354,7 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
     import numpy as np
 
     from .errors import DeclarationError
-    from .numeric import FUNCS
+    from .numeric import apply_function
 
     x = np.asarray(input_value, dtype=float)
     g = np.asarray(upstream, dtype=float)
@@ -353,15 +367,16 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
         e = np.exp(x - x.max())
         s = e / e.sum()
         return s, s * (g - s @ g), "forward: s = exp(x) / Σ exp(x); backward: s ⊙ (upstream − sᵀ upstream)"
-    if layer not in FUNCS or layer in ("step", "sign"):
+    record = functions.lookup(layer)
+    if record is None or not record.activation:
         raise DeclarationError(f"unknown layer {layer!r}: use linear, softmax, or one of "
-                               f"relu, sigmoid, tanh, softplus, abs, exp")
-    from .differential import DERIVATIVES
+                               f"{', '.join(functions.activations())}")
+    layer = record.name
     from .numeric import evaluate
 
     u = E.Symbol("u", len(x.reshape(-1)), 1)
-    deriv = evaluate(DERIVATIVES[layer](u), {"u": x.reshape(-1, 1)}).reshape(x.shape)
-    out = FUNCS[layer](x)
+    deriv = evaluate(record.derivative(u), {"u": x.reshape(-1, 1)}).reshape(x.shape)
+    out = apply_function(layer, x)
     return out + 0.0, g * deriv + 0.0, f"forward: out = {layer}(x); backward: downstream = upstream ⊙ {layer}'(x)"
 
 

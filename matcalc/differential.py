@@ -2,7 +2,8 @@
 
 The rules are the table a student learns (d(AB) = dA B + A dB, d(A⁻¹) = -A⁻¹ dA A⁻¹,
 d det A = det A tr(A⁻¹ dA), ...). Elementwise functions take their derivative from
-one table, so adding a function is one line there. The result is linear in the
+their record in functions.py. Each rule's docstring is its identity, and the
+first line is what the step-by-step view shows when the rule fires. The result is linear in the
 differentials dX of the chosen variables; every other symbol is a constant.
 """
 from __future__ import annotations
@@ -10,23 +11,9 @@ from __future__ import annotations
 from typing import Callable
 
 from . import expr as E
+from . import functions
 from .errors import DerivationError
 from .walk import RuleTable
-
-# f'(u) for each elementwise function, built from the constructors.
-DERIVATIVES: dict[str, Callable[[E.Expr], E.Expr]] = {
-    "exp": lambda u: E.func("exp", u),
-    "log": lambda u: E.power(u, -1),
-    "sigmoid": lambda u: E.hadamard(E.func("sigmoid", u), E.sub(E.ones_like(u), E.func("sigmoid", u))),
-    "tanh": lambda u: E.sub(E.ones_like(u), E.power(E.func("tanh", u), 2)),
-    "relu": lambda u: E.func("step", u),
-    "abs": lambda u: E.func("sign", u),
-    "softplus": lambda u: E.func("sigmoid", u),
-    "sin": lambda u: E.func("cos", u),
-    "cos": lambda u: E.neg(E.func("sin", u)),
-    "step": lambda u: E.Zero(*u.shape),
-    "sign": lambda u: E.Zero(*u.shape),
-}
 
 RULES = RuleTable()
 rule = RULES.rule
@@ -38,16 +25,27 @@ def d(e: E.Expr, wrt) -> E.Expr:
 
 
 def d_recorded(e: E.Expr, wrt):
-    """The differential and the rules that fired, as (rule function name, node) pairs."""
+    """The differential and the record of the rules that fired: (rule, node, d(node))."""
     D = _Differentiator(frozenset(wrt))
     return D.d(e), D.fired
+
+
+def rule_text(rule, node: E.Expr) -> str:
+    """What a fired rule says, for the steps: its `explain(node)` if it has one (the chain
+    rule names the function's own derivative), else its docstring's first line."""
+    if getattr(rule, "quiet", False):
+        return ""
+    explain = getattr(rule, "explain", None)
+    if explain is not None:
+        return explain(node)
+    return (rule.__doc__ or rule.__name__).strip().splitlines()[0]
 
 
 class _Differentiator:
     def __init__(self, wrt: frozenset):
         self.wrt = wrt
         self.memo: dict = {}
-        self.fired: list = []  # (rule function name, node): what steps.py shows
+        self.fired: list = []  # (rule, node, d(node)): what steps.py shows
 
     def depends(self, e: E.Expr) -> bool:
         return any(s in self.wrt for s in e.symbols)
@@ -61,7 +59,7 @@ class _Differentiator:
             if fn is None:
                 raise DerivationError(f"no differential rule for {type(e).__name__}")
             got = self.memo[e] = fn(self, e)
-            self.fired.append((fn.__name__, e))
+            self.fired.append((fn, e, got))
         return got
 
 
@@ -83,30 +81,80 @@ def d_add(D, e):
     return E.add(*(D.d(t) for t in e.terms))
 
 
-@rule(E.MatMul, E.Hadamard, E.Kron)
-def d_product(D, e):
-    """d(AB) = dA B + A dB: the product rule, for ·, ⊙ and ⊗ alike"""
+def _product_rule(D, e):
     args = e.args
     return E.add(*(
         e.rebuild(args[:i] + (D.d(a),) + args[i + 1 :]) for i, a in enumerate(args) if D.depends(a)
     ))
 
 
-@rule(E.Transpose, E.Trace, E.Sum, E.Diag, E.DiagPart, E.Vec)
-def d_linear(D, e):
-    """d L(A) = L(dA) for a linear L: ᵀ, tr, sum, diag, vec"""
+def _linear(D, e):
     return e.rebuild((D.d(e.arg),))
+
+
+@rule(E.MatMul)
+def d_matmul(D, e):
+    """product rule: d(AB) = dA B + A dB"""
+    return _product_rule(D, e)
+
+
+@rule(E.Hadamard)
+def d_hadamard(D, e):
+    """product rule for ⊙: d(A ⊙ B) = dA ⊙ B + A ⊙ dB"""
+    return _product_rule(D, e)
+
+
+@rule(E.Kron)
+def d_kron(D, e):
+    """product rule for ⊗: d(A ⊗ B) = dA ⊗ B + A ⊗ dB"""
+    return _product_rule(D, e)
+
+
+@rule(E.Transpose)
+def d_transpose(D, e):
+    """d(Xᵀ) = (dX)ᵀ"""
+    return _linear(D, e)
+
+
+@rule(E.Trace)
+def d_trace(D, e):
+    """d tr X = tr dX"""
+    return _linear(D, e)
+
+
+@rule(E.Sum)
+def d_sum(D, e):
+    """d sum X = sum dX"""
+    return _linear(D, e)
+
+
+@rule(E.Diag)
+def d_diag(D, e):
+    """d diag(x) = diag(dx)"""
+    return _linear(D, e)
+
+
+@rule(E.DiagPart)
+def d_diag_part(D, e):
+    """d diag(X) = diag(dX)"""
+    return _linear(D, e)
+
+
+@rule(E.Vec)
+def d_vec(D, e):
+    """d vec X = vec dX"""
+    return _linear(D, e)
 
 
 @rule(E.Inverse)
 def d_inverse(D, e):
-    """d(A⁻¹) = -A⁻¹ dA A⁻¹"""
+    """d(X⁻¹) = −X⁻¹ dX X⁻¹"""
     return E.mul(E.Const(-1), e, D.d(e.arg), e)
 
 
 @rule(E.Det)
 def d_det(D, e):
-    """d det A = det A · tr(A⁻¹ dA)"""
+    """d det X = det X tr(X⁻¹ dX)"""
     return E.mul(e, E.trace(E.mul(E.inv(e.arg), D.d(e.arg))))
 
 
@@ -115,16 +163,27 @@ def _elementwise(fprime: E.Expr, du: E.Expr) -> E.Expr:
     return E.mul(fprime, du) if du.is_scalar else E.hadamard(fprime, du)
 
 
+def _is_log_det(e: E.Expr) -> bool:
+    return isinstance(e, E.Func) and e.name == "log" and isinstance(e.arg, E.Det)
+
+
 @rule(E.Func)
 def d_func(D, e):
-    """d f(u) = f'(u) du, elementwise f'(u) ⊙ du (chain rule)"""
-    if e.name == "log" and isinstance(e.arg, E.Det):
+    """chain rule: d f(u) = f'(u) du, elementwise f'(u) ⊙ du"""
+    if _is_log_det(e):
         # d ln det A = tr(A⁻¹ dA): the det A factors cancel
         return E.trace(E.mul(E.inv(e.arg.arg), D.d(e.arg.arg)))
-    deriv = DERIVATIVES.get(e.name)
-    if deriv is None:
-        raise DerivationError(f"no derivative known for the function {e.name}")
-    return _elementwise(deriv(e.arg), D.d(e.arg))
+    f = functions.get(e.name, "derivative")
+    return _elementwise(f.derivative(e.arg), D.d(e.arg))
+
+
+def _explain_func(e: E.Expr) -> str:
+    if _is_log_det(e):
+        return "d ln det X = tr(X⁻¹ dX)"
+    return "chain rule: " + functions.get(e.name, "step text").step
+
+
+d_func.explain = _explain_func
 
 
 @rule(E.Softmax)
@@ -136,9 +195,12 @@ def d_softmax(D, e):
 
 @rule(E.Power)
 def d_power(D, e):
-    """d(uᵖ) = p u^(p-1) du, elementwise for arrays"""
+    """d(uᵖ) = p uᵖ⁻¹ du, elementwise for arrays"""
     p = e.exponent
     return _elementwise(E.scale(p, E.power(e.base, p - 1)), D.d(e.base))
+
+
+d_symbol.quiet = d_constant.quiet = d_add.quiet = True  # bookkeeping, not teaching
 
 
 def missing_rules() -> list:

@@ -19,7 +19,7 @@ from .differential import d
 from .errors import ShapeError
 from .identify import substitute
 from .parse import parse as _parse
-from .printing.factor import display
+from .display import display
 from .printing.text import to_text, to_unicode
 from .simplify import simplify
 
@@ -65,7 +65,7 @@ class Graph:
         out.append("path sums:")
         for x, ps in self.path_sums.items():
             simp = self.simplified[x]
-            extra = "" if to_text(simp) == to_text(ps) else f"  (= {show(simp)})"
+            extra = "" if simp == ps else f"  (= {show(simp)})"
             val = "" if self.adjoints is None else f" = {self.adjoints[x]:.6g}"
             out.append(f"  {d_}f/{d_}{x} = {show(ps)}{extra}{val}")
         return "\n".join(out)

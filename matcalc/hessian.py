@@ -15,12 +15,12 @@ from fractions import Fraction
 from functools import cached_property
 
 from . import expr as E
-from .api import _kinks, derive, prepare
+from .api import derive, kink_notes, prepare
 from .decls import Decls
-from .differential import d
+from .differential import d, d_recorded
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
-from .printing.factor import display
+from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import normal_form, simplify
 
@@ -36,6 +36,8 @@ class HessianResult:
     raw_second_differential: E.Expr
     blocks: dict = field(default_factory=dict)  # (name_i, name_j) → Expr
     notes: list = field(default_factory=list)
+    first: object = field(default=None, repr=False)  # the api.Result of the gradients
+    gradient_differentials: dict = field(default_factory=dict, repr=False)  # name → (d∇f, d() record)
 
     @property
     def wrt(self) -> list:
@@ -137,10 +139,10 @@ def _symmetric_form(h: E.Expr) -> E.Expr:
     return E.scale(Fraction(1, 2), E.add(h, E.transpose(h)))
 
 
-def _block(g: E.Expr, x: E.Symbol, vec: bool = False) -> E.Expr:
+def _block(g: E.Expr, x: E.Symbol, vec: bool = False, dg: E.Expr | None = None) -> E.Expr:
     """∂g/∂x for the gradient g wrt some variable: the Jacobian (dg = J dx), or with
-    `vec` the Jacobian of vec g (vec dg = J vec dx)."""
-    dg = simplify(d(g, {x.name: x}))
+    `vec` the Jacobian of vec g (vec dg = J vec dx). `dg` is d(g) when already known."""
+    dg = simplify(d(g, {x.name: x}) if dg is None else dg)
     if vec:
         return vec_coefficient(dg, x)
     if x.is_scalar:
@@ -157,12 +159,15 @@ def second_order(f: E.Expr, variables: dict, source: str = "", vec: bool = False
     first = derive(f, variables, source)
     gradients = {dv.name: dv.expr for dv in first.derivatives}
     d2 = d(first.raw_differential, variables)
-    result = HessianResult(source, f, variables, gradients, d2, notes=_kinks(f))
+    result = HessianResult(source, f, variables, gradients, d2, notes=kink_notes(f), first=first)
+    for a, x in variables.items():  # d(∇f) wrt the same variable: the diagonal blocks, and the steps
+        result.gradient_differentials[a] = d_recorded(gradients[a], {a: x})
     matrices = not all(x.cols == 1 for x in variables.values())
     if vec or not matrices:
         for a in variables:
             for b in variables:
-                h = _block(gradients[a], variables[b], vec=matrices)
+                known = result.gradient_differentials[a][0] if a == b else None
+                h = _block(gradients[a], variables[b], vec=matrices, dg=known)
                 if a == b:
                     h = _symmetric_form(h)
                 result.blocks[(a, b)] = display(simplify(h))

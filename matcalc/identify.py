@@ -38,7 +38,7 @@ class Pullback:
 
     def __init__(self):
         self.grads: dict = defaultdict(list)
-        self.fired: list = []  # (rule function name, node): what steps.py shows
+        self.fired: list = []  # (rule, node, cotangent): what steps.py shows
 
     def pull(self, e: E.Expr, w: E.Expr):
         if not e.has_differential:
@@ -46,7 +46,7 @@ class Pullback:
         fn = PULL_RULES.get(type(e), None)
         if fn is None:
             _not_linear(e)
-        self.fired.append((fn.__name__, e))
+        self.fired.append((fn, e, w))
         fn(self, e, w)
 
     def gradient(self, name: str, shape) -> E.Expr:
@@ -69,7 +69,8 @@ def pull_add(P, e, w):
 
 @pull_rule(E.MatMul)
 def pull_matmul(P, e, w):
-    """⟨W, c P E Q⟩ = ⟨c Pᵀ W Qᵀ, E⟩ (cyclic trace); ⟨W, M s⟩ = s ⟨W, M⟩ for scalar s."""
+    """cyclic property of the trace
+    ⟨W, c P E Q⟩ = ⟨c Pᵀ W Qᵀ, E⟩; ⟨W, M s⟩ = s ⟨W, M⟩ for a scalar s"""
     k = _the_differential_factor(e.factors)
     f = e.factors[k]
     others = e.factors[:k] + e.factors[k + 1 :]
@@ -92,7 +93,8 @@ def pull_matmul(P, e, w):
 
 @pull_rule(E.Transpose)
 def pull_transpose(P, e, w):
-    """⟨W, Eᵀ⟩ = ⟨Wᵀ, E⟩"""
+    """a scalar equals its transpose
+    ⟨W, Eᵀ⟩ = ⟨Wᵀ, E⟩, so tr(Aᵀ) = tr(A)"""
     P.pull(e.arg, E.transpose(w))
 
 
@@ -104,13 +106,15 @@ def pull_trace(P, e, w):
 
 @pull_rule(E.Sum)
 def pull_sum(P, e, w):
-    """⟨w, sum E⟩ = ⟨w 11ᵀ, E⟩"""
+    """sum(A) = tr(1ᵀ A 1)
+    ⟨w, sum E⟩ = ⟨w 11ᵀ, E⟩"""
     P.pull(e.arg, E.mul(w, E.Ones(*e.arg.shape)))
 
 
 @pull_rule(E.Hadamard)
 def pull_hadamard(P, e, w):
-    """⟨W, A ⊙ E⟩ = ⟨A ⊙ W, E⟩"""
+    """Hadamard–trace identity: tr(Aᵀ(B ⊙ C)) = tr((A ⊙ B)ᵀ C)
+    ⟨W, A ⊙ E⟩ = ⟨A ⊙ W, E⟩"""
     k = _the_differential_factor(e.factors)
     others = e.factors[:k] + e.factors[k + 1 :]
     P.pull(e.factors[k], E.hadamard(w, *others))
@@ -118,14 +122,30 @@ def pull_hadamard(P, e, w):
 
 @pull_rule(E.Diag)
 def pull_diag(P, e, w):
-    """⟨W, diag(e)⟩ = ⟨diagvec(W), e⟩"""
+    """tr(A diag(x)) = diag(A)ᵀ x
+    ⟨W, diag(e)⟩ = ⟨diagvec(W), e⟩"""
     P.pull(e.arg, E.diag_part(w))
 
 
 @pull_rule(E.DiagPart)
 def pull_diag_part(P, e, w):
-    """⟨w, diagvec(E)⟩ = ⟨diag(w), E⟩"""
+    """tr(A diag(x)) = diag(A)ᵀ x
+    ⟨w, diagvec(E)⟩ = ⟨diag(w), E⟩"""
     P.pull(e.arg, E.diag(w))
+
+
+pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeeping, not teaching
+
+# Nodes that never hold a differential in a linear form after d(): d() of a nonlinear
+# node is built from the linear nodes above. Products by ⊗ and vec do hold one, but
+# their adjoints need block/unvec nodes matcalc lacks; their derivatives are read off
+# with vec_coefficient instead (the vec Jacobian).
+PULL_EXEMPT = {
+    E.Const: "a constant", E.Identity: "a constant", E.Zero: "a constant", E.Ones: "a constant",
+    E.Commutation: "a constant", E.Inverse: "nonlinear", E.Det: "nonlinear",
+    E.Func: "nonlinear", E.Power: "nonlinear", E.Softmax: "nonlinear",
+    E.Kron: "read off by vec_coefficient", E.Vec: "read off by vec_coefficient",
+}
 
 
 def pullback(df: E.Expr, variables: dict) -> dict:

@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 
 from .decls import GREEK
+from .functions import FUNCTIONS_LIST
 from .errors import ParseError
 
+# \det, \tr, … and the LaTeX spellings of the elementwise functions (\ln, \tanh, …);
+# a Greek one (\sigma) is a function only when a parenthesis follows.
+_LATEX_FUNCTIONS = {a[1:]: f.name for f in FUNCTIONS_LIST for a in f.aliases if a.startswith("\\")}
 _WORD_COMMANDS = {
-    "ln": "ln", "log": "log", "det": "det", "exp": "exp", "tr": "tr", "trace": "tr",
-    "sum": "sum", "diag": "diag", "tanh": "tanh", "sin": "sin", "cos": "cos",
+    "det": "det", "tr": "tr", "trace": "tr", "sum": "sum", "diag": "diag",
+    **{k: v for k, v in _LATEX_FUNCTIONS.items() if k not in GREEK},
 }
+_GREEK_FUNCTIONS = {k: v for k, v in _LATEX_FUNCTIONS.items() if k in GREEK}
 _SYMBOLS = {
     "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "*", "times": "*",
     "ast": "*", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
@@ -95,8 +100,8 @@ def from_latex(text: str) -> str:
                 out.append(inner)
         elif name in _WORD_COMMANDS:
             out.append(f" {_WORD_COMMANDS[name]}" + ("" if _opens_call(text[i:]) else " "))
-        elif name == "sigma" and _opens_call(text[i:]):
-            out.append(" sigmoid")
+        elif name in _GREEK_FUNCTIONS and _opens_call(text[i:]):
+            out.append(f" {_GREEK_FUNCTIONS[name]}")
         elif name in GREEK:
             out.append(f" {name} ")
         elif name in _SYMBOLS:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expr as E
+from . import functions
 from .errors import DeclarationError
 from .walk import RuleTable, symbols_in
 
@@ -20,16 +21,9 @@ EVAL_RULES = RuleTable()
 eval_rule = EVAL_RULES.rule
 
 
-def _sigmoid(x):
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
-
-
-FUNCS = {
-    "exp": np.exp, "log": np.log, "tanh": np.tanh, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-    "relu": lambda x: np.maximum(x, 0.0), "sigmoid": _sigmoid,
-    "softplus": lambda x: np.logaddexp(0.0, x), "step": lambda x: np.heaviside(x, 0.0),
-    "sign": np.sign,
-}
+def apply_function(name: str, x: np.ndarray) -> np.ndarray:
+    """The elementwise function `name` (its record's NumPy value) at x."""
+    return functions.get(name, "NumPy evaluation").numpy(np, x)
 
 
 class Evaluator:
@@ -49,7 +43,10 @@ class Evaluator:
     def ev(self, e: E.Expr) -> np.ndarray:
         got = self.memo.get(e)
         if got is None:
-            got = self.memo[e] = EVAL_RULES[type(e)](self, e)
+            rule = EVAL_RULES.get(type(e))
+            if rule is None:
+                raise functions.MissingEntry(f"no NumPy evaluation for {type(e).__name__}")
+            got = self.memo[e] = rule(self, e)
         return got
 
 
@@ -161,7 +158,7 @@ def ev_func(V, e):
             with np.errstate(all="ignore"):
                 return np.log1p(V.ev(t))
     with np.errstate(all="ignore"):
-        return FUNCS[e.name](V.ev(e.arg))
+        return apply_function(e.name, V.ev(e.arg))
 
 
 @eval_rule(E.Power)

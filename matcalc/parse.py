@@ -16,6 +16,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from . import expr as E
+from . import functions as _functions
 from .decls import GREEK, Decls, spell_greek
 from .errors import ParseError, ShapeError
 from .latex_input import from_latex, looks_like_latex
@@ -24,37 +25,44 @@ from .walk import symbols_in
 MAX_INPUT = 20_000
 MAX_DEPTH = 400
 
-# Function names: what the user writes → the canonical function.
-FUNCTIONS = {
-    "tr": "tr", "trace": "tr", "det": "det", "logdet": "logdet", "ln": "log", "log": "log",
-    "exp": "exp", "sqrt": "sqrt", "sum": "sum", "sigmoid": "sigmoid", "sigma": "sigmoid",
-    "tanh": "tanh", "relu": "relu", "abs": "abs", "inv": "inv", "diag": "diag",
-    "softplus": "softplus", "sin": "sin", "cos": "cos", "norm": "norm", "norm2": "norm",
-    "normF": "norm", "eye": "eye", "ones": "ones", "sign": "sign", "step": "step",
-    "softmax": "softmax",
+# Operations that build their own nodes (trace, det, …): what the user writes → the op.
+# Elementwise functions (exp, σ, relu, …) come from their records in functions.py.
+OPERATIONS = {
+    "tr": "tr", "trace": "tr", "det": "det", "logdet": "logdet", "sqrt": "sqrt", "sum": "sum",
+    "inv": "inv", "diag": "diag", "norm": "norm", "norm2": "norm", "normF": "norm", "eye": "eye",
+    "ones": "ones", "softmax": "softmax",
 }
+FUNCTIONS = {**OPERATIONS, **{s: f.name for f in _functions.FUNCTIONS_LIST for s in f.spellings
+                              if not s.startswith("\\")}}
 # Functions that also have a matrix meaning (expm, logm, sqrtm): on a square matrix
 # `exp(X)` is ambiguous, and `exp.(X)` says elementwise.
-MATRIX_FUNCTIONS = {"exp", "log", "sqrt"}
-ELEMENTWISE_ONLY = {"sigmoid", "tanh", "relu", "abs", "softplus", "sin", "cos", "sign", "step"}
+MATRIX_FUNCTIONS = {"sqrt"} | {f.name for f in _functions.FUNCTIONS_LIST if f.matrix_meaning}
+ELEMENTWISE_ONLY = {f.name for f in _functions.FUNCTIONS_LIST if not f.matrix_meaning}
 GREEK_LETTERS = set("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑφ")
 GREEK_NAMES = set(GREEK)
 
 
+def _prefix_names() -> str:
+    """The FUNC terminal's alternatives: every word that applies without parentheses
+    (`ln det X`, `tanh x`); Greek spellings such as σ are functions only before `(`."""
+    words = set(OPERATIONS) | {s for s in FUNCTIONS if s.isascii() and s.isalpha() and s not in GREEK_NAMES}
+    words -= {"eye", "ones", "norm", "norm2", "normF"}
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
 @lru_cache(maxsize=1)
 def _parser():
+    from pathlib import Path
+
     from lark import Lark
 
+    grammar = (Path(__file__).parent / "grammar" / "matcalc.lark").read_text(encoding="utf-8")
+    grammar = grammar.replace("@FUNCTION_NAMES@", _prefix_names())
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False)
     try:  # the LALR tables are cached in the temp dir: cold start 0.13 s → 0.02 s
-        return Lark.open(
-            "grammar/matcalc.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
-            maybe_placeholders=False, cache=True,
-        )
+        return Lark(grammar, cache=True, **options)
     except OSError:  # an unwritable temp dir
-        return Lark.open(
-            "grammar/matcalc.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
-            maybe_placeholders=False,
-        )
+        return Lark(grammar, **options)
 
 
 # ---------------------------------------------------------------- raw tree
@@ -757,11 +765,11 @@ class _Builder:
             if self.dims.find(a.shape[0]) == self.dims.find(a.shape[1]) or (
                 self.dims.find(a.shape[0]) is self.dims.find(a.shape[1])
             ):
-                f = {"log": "log", "exp": "exp", "sqrt": "sqrt"}[r.data]
+                f = r.data
+                meaning = {"log": "logarithm", "exp": "exponential", "sqrt": "square root"}.get(f, f"function {f}")
                 raise ShapeError(
                     f"`{self.snip(r)}`: {f} of the square matrix `{self.snip(a)}` is ambiguous "
-                    f"(the matrix {'logarithm' if f == 'log' else 'exponential' if f == 'exp' else 'square root'}"
-                    f" or elementwise?). matcalc applies functions elementwise: write "
+                    f"(the matrix {meaning} or elementwise?). matcalc applies functions elementwise: write "
                     f"`{f}.({self.snip(a)})` to say so"
                     + (f"; for ln det write `ln det {self.snip(a)}`" if f == "log" else "")
                 )

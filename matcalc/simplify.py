@@ -247,6 +247,8 @@ def orient_scalar(e):
     return e
 
 
+push_transpose.quiet = orient_scalar.quiet = linear_through.quiet = True  # bookkeeping, not teaching
+
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
     det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, orient_scalar,
@@ -254,51 +256,36 @@ RULES = (
 )
 
 
-_fired: list | None = None  # while recording(): the rules that fired, for steps.py
-
-
-class recording:
-    """`with recording() as fired:` collects the rules that fire during simplification."""
-
-    def __enter__(self):
-        global _fired
-        self.outer, _fired = _fired, []
-        return _fired
-
-    def __exit__(self, *exc):
-        global _fired
-        _fired = self.outer
-
-
-def _rewrite(e: E.Expr, rules, memo: dict) -> E.Expr:
-    """Children first; then the first rule that applies, and the result rewritten again."""
+def _rewrite(e: E.Expr, rules, memo: dict, record: list | None) -> E.Expr:
+    """Children first; then the first rule that applies, and the result rewritten again.
+    Each rule that fires is appended to `record` (when given): steps.py shows them."""
 
     def apply(n):
         for rule in rules:
             r = rule(n)
             if r is not n and r != n:
-                if _fired is not None:
-                    _fired.append(rule)
-                return _rewrite(r, rules, memo)
+                if record is not None:
+                    record.append(rule)
+                return _rewrite(r, rules, memo, record)
         return n
 
     return map_bottom_up(e, apply, memo)
 
 
-def _fixed_point(e: E.Expr, rules) -> E.Expr:
+def _fixed_point(e: E.Expr, rules, record: list | None = None) -> E.Expr:
     """Rewrite until nothing changes: a constructor may create new nodes (a 1×1 run pulled
     out of a product) after their children were rewritten."""
     for _ in range(8):
-        new = _rewrite(e, rules, {})
+        new = _rewrite(e, rules, {}, record)
         if new == e:
             return new
         e = new
     return e
 
 
-def simplify(e: E.Expr) -> E.Expr:
+def simplify(e: E.Expr, record: list | None = None) -> E.Expr:
     """The display normal form: transposes at the leaves, like terms collected."""
-    return _fixed_point(e, RULES)
+    return _fixed_point(e, RULES, record)
 
 
 # ---------------------------------------------------------------- full normal form
@@ -328,9 +315,9 @@ def expand_products(e):
     return e
 
 
-def expanded(e: E.Expr) -> E.Expr:
+def expanded(e: E.Expr, record: list | None = None) -> E.Expr:
     """Products of sums multiplied out, like terms collected (terms keep their order)."""
-    return _fixed_point(e, RULES + (expand_products,))
+    return _fixed_point(e, RULES + (expand_products,), record)
 
 
 def rotate_trace(e):

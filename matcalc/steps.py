@@ -18,57 +18,21 @@ import json
 from dataclasses import dataclass
 
 from . import expr as E
-from .differential import d_recorded
-from .identify import Pullback
-from .printing.factor import display
+from .display import display
+from .differential import rule_text
+from .identify import Pullback, pull_matmul
 from .printing.numpy import to_numpy
 from .printing.text import to_latex, to_text, to_unicode
-from .simplify import recording, simplify
+from .simplify import simplify
 
-_FUNC_RULES = {
-    "log": "chain rule: d ln u = du / u",
-    "exp": "chain rule: d exp(u) = exp(u) du",
-    "sigmoid": "chain rule: σ'(u) = σ(u)(1 − σ(u))",
-    "tanh": "chain rule: tanh'(u) = 1 − tanh²(u)",
-    "relu": "chain rule: relu'(u) = step(u)",
-    "abs": "chain rule: |u|' = sign(u)",
-    "softplus": "chain rule: softplus'(u) = σ(u)",
-}
+def _d_rules(fired) -> str:
+    """The differential rules of a d() record, each said once, in the order they fired."""
+    return ", ".join(_unique(rule_text(fn, node) for fn, node, _ in fired)) or "differential"
 
 
-def _d_rule_name(fn: str, node: E.Expr) -> str | None:
-    if fn == "d_product":
-        return {E.MatMul: "product rule", E.Hadamard: "product rule for ⊙",
-                E.Kron: "product rule for ⊗"}[type(node)]
-    if fn == "d_linear":
-        return {E.Transpose: "d(Xᵀ) = (dX)ᵀ", E.Trace: "d tr X = tr dX", E.Sum: "d sum X = sum dX",
-                E.Diag: "d diag(x) = diag(dx)", E.DiagPart: "d diag(X) = diag(dX)",
-                E.Vec: "d vec X = vec dX"}[type(node)]
-    if fn == "d_inverse":
-        return "d(X⁻¹) = −X⁻¹ dX X⁻¹"
-    if fn == "d_det":
-        return "d det X = det X tr(X⁻¹ dX)"
-    if fn == "d_func":
-        if node.name == "log" and isinstance(node.arg, E.Det):
-            return "d ln det X = tr(X⁻¹ dX)"
-        return _FUNC_RULES.get(node.name, f"chain rule for {node.name}")
-    if fn == "d_power":
-        return "d(uᵖ) = p uᵖ⁻¹ du"
-    return None
-
-
-def _pull_rule_name(fn: str, node: E.Expr, matrix: bool) -> str | None:
-    if fn == "pull_matmul":
-        return "cyclic property of the trace" if matrix else None
-    if fn == "pull_transpose":
-        return "tr(Aᵀ) = tr(A)" if matrix else "a scalar equals its transpose"
-    if fn == "pull_hadamard":
-        return "Hadamard–trace identity: tr(Aᵀ(B ⊙ C)) = tr((A ⊙ B)ᵀ C)"
-    if fn == "pull_sum":
-        return "sum(A) = tr(1ᵀ A)"
-    if fn in ("pull_diag", "pull_diag_part"):
-        return "tr(A diag(x)) = diag(A)ᵀ x"
-    return None
+def _pull_rules(fired, matrix: bool) -> list:
+    """The trace tricks a pullback used; for a vector variable moving factors is no trick."""
+    return [rule_text(fn, node) for fn, node, _ in fired if matrix or fn is not pull_matmul]
 
 
 def _unique(names) -> list:
@@ -206,24 +170,23 @@ def derivation(result, name: str | None = None) -> Derivation:
     x, f = dv.variable, result.f
     dx = x.differential()
     dname = to_unicode(dx)  # dμ for mu, in the rule texts
-    df, fired = d_recorded(f, {x.name: x})
+    df, fired = result.differential_wrt(x.name)  # recorded by derive: d() is not run again
     steps = [Step("take the differential", df, statement=f)]
-    rules = _unique(_d_rule_name(fn, node) for fn, node in fired)
-    steps.append(Step(", ".join(rules) or "differential", df))
+    steps.append(Step(_d_rules(fired), df))
     if dv.kind == "gradient":
         _scalar_steps(steps, df, x, dx, dv.expr)
     elif dv.kind == "derivative":
         steps.append(Step(f"df = D {dname} ⇒ D", E.mul(dv.expr, dx), result=dv.expr,
                           result_name=f"∂f/∂{to_unicode(x)}"))
     elif dv.kind == "jacobian":
-        with recording() as fired:
-            tidy = display(simplify(df))
+        fired = []
+        tidy = display(simplify(df, fired), fired)
         if tidy != df:
             steps.append(Step(_simplify_rules(fired), tidy))
         steps.append(Step(f"df = J {dname} ⇒ J", E.mul(dv.expr, dx), result=dv.expr, result_name="J"))
     else:
-        with recording() as fired:
-            tidy = display(simplify(df))
+        fired = []
+        tidy = display(simplify(df, fired), fired)
         if tidy != df:
             steps.append(Step(_simplify_rules(fired), tidy))
     return Derivation(x, f, _without_repeats(steps))
@@ -239,8 +202,8 @@ def _scalar_steps(steps, df, x, dx, gradient):
                           result=gradient, result_name=f"∂f/∂{name}"))
         return
     if any(_elementwise(t) for t in terms):
-        with recording() as fired:
-            tidy = [display(simplify(t)) if _elementwise(t) else t for t in terms]
+        fired = []
+        tidy = [display(simplify(t, fired), fired) if _elementwise(t) else t for t in terms]
         steps.append(Step(_simplify_rules(fired), _sum(tidy)))
         terms = tidy
     if matrix:
@@ -262,7 +225,7 @@ def _scalar_steps(steps, df, x, dx, gradient):
         P = Pullback()
         P.pull(t, E.Const(1))
         g = P.gradient(x.name, x.shape)
-        names += [_pull_rule_name(fn, node, matrix) for fn, node in P.fired]
+        names += _pull_rules(P.fired, matrix)
         pieces.append(_row(g) if not matrix else display(simplify(E.transpose(g))))
     if matrix:
         moved = [E.Trace(E.mul(p, dx)) for p in pieces]
@@ -282,13 +245,10 @@ def _scalar_steps(steps, df, x, dx, gradient):
     steps.append(Step(rule, steps[-1].rhs, result=gradient, result_name="∇f"))
 
 
-_QUIET_RULES = {"push_transpose", "orient_scalar", "linear_through"}  # bookkeeping, not teaching
-
-
 def _simplify_rules(fired: list) -> str:
     """The identities simplification used, by their docstrings' first lines."""
     names = [(r.__doc__ or r.__name__).strip().splitlines()[0].rstrip(".:")
-             for r in fired if r.__name__ not in _QUIET_RULES]
+             for r in fired if not getattr(r, "quiet", False)]
     return ", ".join(_unique(names)) or "simplify"
 
 
@@ -326,7 +286,7 @@ def _without_repeats(steps: list) -> list:
     line takes the place of the line it repeats (`df = tr(P dX) ⇒ ∇f = Pᵀ`)."""
     out = []
     for s in steps:
-        same = out and out[-1].statement is None and to_text(s.rhs) == to_text(out[-1].rhs)
+        same = out and out[-1].statement is None and s.rhs == out[-1].rhs
         if same and s.result is None:
             continue
         if same and s.result is not None and len(out) > 2:
@@ -338,22 +298,18 @@ def _without_repeats(steps: list) -> list:
 
 def hessian_derivation(hres, name: str | None = None) -> Derivation:
     """First the gradient's derivation, then d(∇f) with dx held constant, read off as H dx."""
-    from .api import derive
-
-    first = derive(hres.f, hres.variables, hres.source)
     name = name or hres.wrt[0]
-    base = derivation(first, name)
+    base = derivation(hres.first, name)
     x = hres.variables[name]
     g = hres.gradients[name]
     dx = x.differential()
-    dg, fired = d_recorded(g, {name: x})
+    dg, fired = hres.gradient_differentials[name]  # recorded by second_order: d() is not run again
     steps = list(base.steps)
     steps.append(Step("differentiate the gradient, dx held constant", dg, statement=g, lhs="d(∇f)"))
-    rules = _unique(_d_rule_name(fn, node) for fn, node in fired)
-    steps.append(Step(", ".join(rules) or "differential", dg, lhs="d(∇f)"))
-    with recording() as fired:
-        tidy = display(simplify(dg))
-    if to_text(tidy) != to_text(dg):
+    steps.append(Step(_d_rules(fired), dg, lhs="d(∇f)"))
+    fired = []
+    tidy = display(simplify(dg, fired), fired)
+    if tidy != dg:
         steps.append(Step(_simplify_rules(fired), tidy, lhs="d(∇f)"))
     block = hres.blocks.get((name, name))
     if block is not None and x.cols == 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from . import functions
 from .errors import DerivationError
 
 
@@ -24,20 +25,9 @@ def _dim(d):
     return d if isinstance(d, int) else sp.Symbol(str(d), integer=True, positive=True)
 
 
-_SCALAR_FUNCS = {"exp": "exp", "log": "log", "tanh": "tanh", "abs": "Abs", "sin": "sin", "cos": "cos",
-                 "sign": "sign"}
-
-
 def _scalar_function(name: str):
-    sp = _sp()
-    if name in _SCALAR_FUNCS:
-        return getattr(sp, _SCALAR_FUNCS[name])
-    t = sp.Dummy("t")
-    body = {"sigmoid": 1 / (1 + sp.exp(-t)), "relu": sp.Max(0, t), "softplus": sp.log(1 + sp.exp(t)),
-            "step": sp.Heaviside(t, 0)}.get(name)
-    if body is None:
-        raise DerivationError(f"no SymPy counterpart for {name}")
-    return sp.Lambda(t, body)
+    """The SymPy callable of an elementwise function, from its record."""
+    return functions.get(name, "SymPy counterpart").to_sympy(_sp())
 
 
 def _unary_table():
@@ -161,12 +151,10 @@ def from_sympy(s) -> E.Expr:
         if isinstance(x, ElementwiseApplyFunction):
             name = _function_name(x.function)
             return E.func(name, go(x.expr))
-        if isinstance(x, sp.log):
-            return E.func("log", args[0])
-        if isinstance(x, sp.exp):
-            return E.func("exp", args[0])
-        if isinstance(x, sp.tanh):
-            return E.func("tanh", args[0])
+        if isinstance(x, sp.Function) and len(args) == 1:
+            name = _function_name(x.func, quiet=True)
+            if name is not None:
+                return E.func(name, args[0])
         if isinstance(x, sp.MatrixElement) and x.parent.shape == (1, 1):
             return go(x.parent)
         raise DerivationError(f"matcalc has no counterpart for the SymPy {type(x).__name__} in {x}")
@@ -174,17 +162,18 @@ def from_sympy(s) -> E.Expr:
     return go(s)
 
 
-def _function_name(f) -> str:
+def _function_name(f, quiet: bool = False):
+    """The record whose SymPy counterpart is f (a SymPy function class or a Lambda)."""
     sp = _sp()
-    known = [(name, getattr(sp, name)) for name in ("exp", "log", "tanh", "sin", "cos")]
-    for name, cls in known:
-        if f == cls:
-            return name
-    if isinstance(f, sp.Lambda):
-        t = f.variables[0]
-        for name, cls in known:
-            if f.expr == cls(t):
-                return name
-        if f.expr.equals(1 / (1 + sp.exp(-t))):
-            return "sigmoid"
+    for record in functions.FUNCTIONS_LIST:
+        if record.sympy is None:
+            continue
+        if f == record.to_sympy(sp):
+            return record.name
+        if isinstance(f, sp.Lambda) and len(f.variables) == 1:
+            t = f.variables[0]
+            if sp.simplify(f.expr - record.sympy(sp, t)) == 0:
+                return record.name
+    if quiet:
+        return None
     raise DerivationError(f"matcalc has no counterpart for the SymPy function {f}")

@@ -18,6 +18,7 @@ import keyword
 from fractions import Fraction
 
 from .. import expr as E
+from .. import functions
 
 
 def py_name(name: str) -> str:
@@ -64,22 +65,9 @@ class NumpyPrinter:
     def zeros(self, shape: str) -> str:
         return f"{self.ns}.zeros({shape})"
 
-    def relu(self, u: str) -> str:
-        return f"{self.ns}.maximum({u}, 0)"
-
-    def step(self, u: str) -> str:
-        return f"{self.ns}.heaviside({u}, 0.0)"
-
-    def softplus(self, u: str) -> str:
-        return f"{self.ns}.logaddexp(0, {u})"
-
-    def functions(self) -> dict:
-        ns = self.ns
-        return {
-            "exp": f"{ns}.exp({{}})", "log": f"{ns}.log({{}})", "tanh": f"{ns}.tanh({{}})",
-            "abs": f"{ns}.abs({{}})", "sin": f"{ns}.sin({{}})", "cos": f"{ns}.cos({{}})",
-            "sigmoid": f"{ns}.exp(-{ns}.logaddexp(0, -({{}})))", "sign": f"{ns}.sign({{}})",
-        }
+    def function(self, name: str, u: str) -> str:
+        """f(u) in this backend, from the function's record."""
+        return functions.get(name, "code").source(self.ns, u)
 
     # -- sizes
     def learn_dims(self, e: E.Expr):
@@ -111,7 +99,10 @@ class NumpyPrinter:
         name = self.temps.get(e)
         if name is not None:
             return name
-        return getattr(self, "_print_" + type(e).__name__)(e)
+        method = getattr(self, "_print_" + type(e).__name__, None)
+        if method is None:
+            raise functions.MissingEntry(f"no {self.ns} code for {type(e).__name__}")
+        return method(e)
 
     # -- leaves
     def _print_Symbol(self, e):
@@ -254,15 +245,8 @@ class NumpyPrinter:
                 one, ex = ex, one
             if ((isinstance(one, E.Const) and one.value == 1) or isinstance(one, E.Ones)) and \
                     isinstance(ex, E.Func) and ex.name == "exp":
-                return self.softplus(self.p(ex.arg))
-        u = self.p(e.arg)
-        if e.name == "relu":
-            return self.relu(u)
-        if e.name == "step":
-            return self.step(u)
-        if e.name == "softplus":
-            return self.softplus(u)
-        return self.functions()[e.name].format(u)
+                return self.function("softplus", self.p(ex.arg))
+        return self.function(e.name, self.p(e.arg))
 
     def _print_Power(self, e):
         base = self.p(e.base)
@@ -311,19 +295,6 @@ class TorchPrinter(NumpyPrinter):
     def zeros(self, shape):
         return f"torch.zeros({shape}, dtype=torch.float64)"
 
-    def relu(self, u):
-        return f"torch.clamp({u}, min=0)"
-
-    def step(self, u):
-        return f"({u} > 0).to(torch.float64)"
-
-    def softplus(self, u):
-        return f"torch.nn.functional.softplus({u})"
-
-    def functions(self):
-        out = super().functions()
-        out["sigmoid"] = "torch.sigmoid({})"
-        return out
 
 
 PRINTERS = {"numpy": NumpyPrinter, "jax": JaxPrinter, "torch": TorchPrinter}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import expr as E
+from .. import functions
 
 # Precedence, loosest first (the grammar's order).
 ADD, NEG, HADAMARD, MUL, POSTFIX, ATOM = 10, 15, 20, 30, 40, 50
@@ -32,14 +33,16 @@ class TextPrinter:
     inverse_transpose = "^-T"
     hadamard = " .* "
     ediv = " ./ "
-    log_name = "log"
 
     def doprint(self, e: E.Expr) -> str:
         return self.p(e, 0)
 
     # -- dispatch
     def p(self, e: E.Expr, prec: int) -> str:
-        s, own = getattr(self, "_print_" + type(e).__name__)(e)
+        method = getattr(self, "_print_" + type(e).__name__, None)
+        if method is None:
+            raise functions.MissingEntry(f"no {type(self).__name__} rule for {type(e).__name__}")
+        s, own = method(e)
         return self.paren(s) if own < prec else s
 
     def paren(self, s: str) -> str:
@@ -227,12 +230,17 @@ class TextPrinter:
         return self.call("diag", self.p(e.arg, 0)), ATOM
 
     def _print_Func(self, e):
-        name = self.log_name if e.name == "log" else e.name
-        if _square_matrix(e.arg) and e.name in ("exp", "log"):
+        f = functions.get(e.name, "printed name")
+        name = self.function_name(f)
+        if _square_matrix(e.arg) and f.matrix_meaning:
             name += "."  # exp.(X): elementwise on a square matrix, said explicitly
-        return self.call(self.func_name(name), self.p(e.arg, 0)), ATOM
+        return self.call(name, self.p(e.arg, 0)), ATOM
+
+    def function_name(self, f: functions.Function) -> str:
+        return f.name
 
     def func_name(self, name: str) -> str:
+        """The name of an operation that is not an elementwise function (softmax)."""
         return name
 
 
@@ -247,7 +255,9 @@ class UnicodePrinter(TextPrinter):
     inverse_transpose = "⁻ᵀ"
     hadamard = " ⊙ "
     ediv = " ⊘ "
-    log_name = "ln"
+
+    def function_name(self, f):
+        return f.unicode_name()
 
     def power_suffix(self, p, elementwise: bool) -> str:
         s = E.fmt_number(p).translate(_SUP)
@@ -287,8 +297,6 @@ class LatexPrinter(TextPrinter):
         "nu xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi "
         "Sigma Phi Psi Omega".split()
     )
-    _FUNCS = {"log": "\\ln", "exp": "\\exp", "sin": "\\sin", "cos": "\\cos", "tanh": "\\tanh",
-              "sigmoid": "\\sigma"}
 
     def paren(self, s):
         return f"\\left({s}\\right)"
@@ -344,10 +352,14 @@ class LatexPrinter(TextPrinter):
     _print_DiagPart = _print_Diag
 
     def func_name(self, name):
-        return self._FUNCS.get(name, f"\\operatorname{{{name}}}")
+        return f"\\operatorname{{{name}}}"
+
+    def function_name(self, f):
+        return f.latex_name()
 
     def _print_Func(self, e):
-        return self.call(self.func_name(e.name), self.p(e.arg, 0)), ATOM
+        f = functions.get(e.name, "LaTeX name")
+        return self.call(f.latex_name(), self.p(e.arg, 0)), ATOM
 
     def norm(self, u, sub):
         return f"\\left\\|{self.p(u, 0)}\\right\\|" + ("_F" if sub else "")

@@ -1,4 +1,4 @@
-"""Display form: the printer's business, not the normal form's.
+"""Display form: a pass beside simplify, for the printers (not the normal form).
 
 Three passes over a simplified expression, each value-preserving:
 - `shrink`: a sum or product of sums is expanded when that makes it smaller
@@ -11,19 +11,20 @@ Three passes over a simplified expression, each value-preserving:
 """
 from __future__ import annotations
 
-from .. import expr as E
-from ..walk import map_bottom_up
+from . import expr as E
+from .walk import map_bottom_up
 
 SHRINK_LIMIT = 400  # only expressions with keys shorter than this are tried expanded
 
 
-def display(e: E.Expr) -> E.Expr:
-    return lift_transposes(factor(distribute_numbers(shrink(e))))
+def display(e: E.Expr, record: list | None = None) -> E.Expr:
+    """The form to print; simplification rules that fire on the way go to `record`."""
+    return lift_transposes(factor(distribute_numbers(shrink(e, record))))
 
 
 def distribute_numbers(e: E.Expr) -> E.Expr:
     """c (A + B) = c A + c B where the product is just a number times a sum (`1/2 (G + Gᵀ)`)."""
-    from ..simplify import distribute_number
+    from .simplify import distribute_number
 
     return map_bottom_up(e, distribute_number)
 
@@ -35,8 +36,8 @@ def _has_sum_operand(e: E.Expr) -> bool:
     return isinstance(e, (E.MatMul, E.Hadamard)) and any(isinstance(a, E.Add) for a in e.args)
 
 
-def shrink(e: E.Expr) -> E.Expr:
-    from ..simplify import expanded
+def shrink(e: E.Expr, record: list | None = None) -> E.Expr:
+    from .simplify import expanded
 
     def step(n):
         worth = _has_sum_operand(n) or (
@@ -44,8 +45,13 @@ def shrink(e: E.Expr) -> E.Expr:
         )
         if not worth or len(n.key) > SHRINK_LIMIT:
             return n
-        cand = expanded(n)
-        return cand if len(cand.key) < len(n.key) else n
+        fired: list = []
+        cand = expanded(n, fired)
+        if len(cand.key) < len(n.key):
+            if record is not None:
+                record.extend(fired)
+            return cand
+        return n
 
     return map_bottom_up(e, step, {})
 
@@ -163,7 +169,7 @@ def _flipped_transposes(e: E.Expr) -> int:
 
 
 def lift_transposes(e: E.Expr) -> E.Expr:
-    from ..simplify import simplify
+    from .simplify import simplify
 
     def step(n):
         if (isinstance(n, E.Add) and not n.is_scalar and all(map(_count_transposes, n.terms))

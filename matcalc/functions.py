@@ -1,0 +1,164 @@
+"""One record per elementwise function: everything every stage needs to know about it.
+
+The parser (its grammar's function names included), d(), the evaluator, the text,
+unicode, LaTeX and NumPy/PyTorch/JAX printers, SymPy in both directions, the steps,
+the notes on kinks and backprop's list of activations all read these records; no
+stage keeps a table of function names of its own. Adding a function is one record
+here (and one test row): see ARCHITECTURE.md.
+
+A record's callables build from expr.py's constructors (`derivative`), from NumPy
+(`numpy`, imported lazily by the numeric module) and from SymPy (`sympy`), so this
+module imports none of NumPy or SymPy itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+from . import expr as E
+from .errors import MatcalcError
+
+
+class MissingEntry(MatcalcError):
+    """A stage has nothing for a function or node: the message names the stage and the name."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """An elementwise function f, applied entrywise to arrays (plainly to scalars)."""
+
+    name: str  # canonical: stored in Func nodes, printed in text output
+    derivative: Callable  # u ↦ f'(u) as an Expr (d f(u) = f'(u) ⊙ du)
+    numpy: Callable  # (np, ndarray) ↦ ndarray: the value, accurate over the whole range
+    code: str  # NumPy/JAX source, with {ns} the namespace and {u} the argument
+    step: str  # the chain-rule identity steps.py shows: "σ'(u) = σ(u)(1 − σ(u))"
+    aliases: tuple = ()  # other spellings: ASCII, Unicode, LaTeX command names ("ln", "σ")
+    unicode: str = ""  # name in unicode output ("ln"); default: the name
+    latex: str = ""  # "\\tanh"; default: \operatorname{name}
+    torch: str = ""  # PyTorch source when it is not `code` with ns=torch
+    sympy: Callable | None = None  # (sympy, t) ↦ f(t) as a SymPy scalar expression
+    at_zero: Fraction | None = None  # f(0), folded by the constructors (tanh(0) = 0)
+    activation: bool = False  # a layer's nonlinearity in backprop
+    matrix_meaning: bool = False  # has a matrix function too (expm, logm): exp.(X) on square X
+    kink: str = ""  # a note when f is not differentiable everywhere (the subgradient used)
+
+    @property
+    def spellings(self) -> tuple:
+        return (self.name, *self.aliases)
+
+    def source(self, ns: str, u: str) -> str:
+        """Code for f(u) in the namespace `ns` (np, jnp or torch)."""
+        template = self.torch if (ns == "torch" and self.torch) else self.code
+        return template.format(ns=ns, u=u)
+
+    def latex_name(self) -> str:
+        return self.latex or f"\\operatorname{{{self.name}}}"
+
+    def unicode_name(self) -> str:
+        return self.unicode or self.name
+
+    def to_sympy(self, sp):
+        """f as a SymPy callable (a class such as sp.tanh, or a Lambda)."""
+        if self.sympy is None:
+            raise MissingEntry(f"no SymPy counterpart for {self.name}")
+        t = sp.Dummy("t")
+        body = self.sympy(sp, t)
+        if isinstance(body, sp.Function) and body.args == (t,):
+            return body.func
+        return sp.Lambda(t, body)
+
+
+def _sigmoid(np, x):
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def _one_minus(u, f):
+    return E.sub(E.ones_like(u), f)
+
+
+FUNCTIONS_LIST = [
+    Function(
+        "exp", lambda u: E.func("exp", u), lambda np, x: np.exp(x), "{ns}.exp({u})",
+        "d exp(u) = exp(u) du", aliases=("\\exp",), latex="\\exp",
+        sympy=lambda sp, t: sp.exp(t), at_zero=Fraction(1), activation=True, matrix_meaning=True,
+    ),
+    Function(
+        "log", lambda u: E.power(u, -1), lambda np, x: np.log(x), "{ns}.log({u})",
+        "d ln u = du / u", aliases=("ln", "\\ln", "\\log"), unicode="ln", latex="\\ln",
+        sympy=lambda sp, t: sp.log(t), matrix_meaning=True,
+    ),
+    Function(
+        "sigmoid", lambda u: E.hadamard(E.func("sigmoid", u), _one_minus(u, E.func("sigmoid", u))),
+        _sigmoid, "{ns}.exp(-{ns}.logaddexp(0, -({u})))", "σ'(u) = σ(u)(1 − σ(u))",
+        aliases=("sigma", "σ", "\\sigma"), latex="\\sigma", torch="torch.sigmoid({u})",
+        sympy=lambda sp, t: 1 / (1 + sp.exp(-t)), at_zero=Fraction(1, 2), activation=True,
+    ),
+    Function(
+        "tanh", lambda u: _one_minus(u, E.power(E.func("tanh", u), 2)), lambda np, x: np.tanh(x),
+        "{ns}.tanh({u})", "tanh'(u) = 1 − tanh²(u)", aliases=("\\tanh",), latex="\\tanh",
+        sympy=lambda sp, t: sp.tanh(t), at_zero=Fraction(0), activation=True,
+    ),
+    Function(
+        "relu", lambda u: E.func("step", u), lambda np, x: np.maximum(x, 0.0),
+        "{ns}.maximum({u}, 0)", "relu'(u) = step(u)", torch="torch.clamp({u}, min=0)",
+        sympy=lambda sp, t: sp.Max(0, t), at_zero=Fraction(0), activation=True,
+        kink="relu is not differentiable at 0; the subgradient step(0) = 0 is used there",
+    ),
+    Function(
+        "abs", lambda u: E.func("sign", u), lambda np, x: np.abs(x), "{ns}.abs({u})",
+        "|u|' = sign(u)", sympy=lambda sp, t: sp.Abs(t), at_zero=Fraction(0), activation=True,
+        kink="abs is not differentiable at 0; the subgradient sign(0) = 0 is used there",
+    ),
+    Function(
+        "softplus", lambda u: E.func("sigmoid", u), lambda np, x: np.logaddexp(0.0, x),
+        "{ns}.logaddexp(0, {u})", "softplus'(u) = σ(u)",
+        torch="torch.nn.functional.softplus({u})",
+        sympy=lambda sp, t: sp.log(1 + sp.exp(t)), activation=True,
+    ),
+    Function(
+        "sin", lambda u: E.func("cos", u), lambda np, x: np.sin(x), "{ns}.sin({u})",
+        "sin'(u) = cos(u)", aliases=("\\sin",), latex="\\sin", sympy=lambda sp, t: sp.sin(t),
+        at_zero=Fraction(0),
+    ),
+    Function(
+        "cos", lambda u: E.neg(E.func("sin", u)), lambda np, x: np.cos(x), "{ns}.cos({u})",
+        "cos'(u) = −sin(u)", aliases=("\\cos",), latex="\\cos", sympy=lambda sp, t: sp.cos(t),
+        at_zero=Fraction(1),
+    ),
+    Function(
+        "step", lambda u: E.Zero(*u.shape), lambda np, x: np.heaviside(x, 0.0),
+        "{ns}.heaviside({u}, 0.0)", "step'(u) = 0 (u ≠ 0)", torch="({u} > 0).to(torch.float64)",
+        sympy=lambda sp, t: sp.Heaviside(t, 0), at_zero=Fraction(0),
+    ),
+    Function(
+        "sign", lambda u: E.Zero(*u.shape), lambda np, x: np.sign(x), "{ns}.sign({u})",
+        "sign'(u) = 0 (u ≠ 0)", sympy=lambda sp, t: sp.sign(t), at_zero=Fraction(0),
+    ),
+]
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in FUNCTIONS_LIST}
+_BY_SPELLING: dict[str, Function] = {s: f for f in FUNCTIONS_LIST for s in f.spellings}
+
+
+def lookup(spelling: str) -> Function | None:
+    """The record a user's spelling names (`ln`, `σ`, `\\sigma`), or None."""
+    return _BY_SPELLING.get(spelling)
+
+
+def get(name: str, stage: str = "a record") -> Function:
+    """The record of a canonical name; a missing one is a named error, never a KeyError."""
+    f = FUNCTIONS.get(name)
+    if f is None:
+        raise MissingEntry(f"no {stage} for the function {name}")
+    return f
+
+
+def spellings() -> list:
+    """Every spelling of every function (for the grammar and for 'did you mean')."""
+    return list(_BY_SPELLING)
+
+
+def activations() -> list:
+    return [f.name for f in FUNCTIONS_LIST if f.activation]
