@@ -932,6 +932,35 @@ def softmax(a: Expr) -> Expr:
     return Softmax(a)
 
 
+@dataclass(frozen=True)
+class Call:
+    """A node written as a call, `name(arg)`: its class and constructor, what the argument
+    must be ("any", "square" matrix or column "vector") and the result ("scalar" or "same")."""
+
+    node: type
+    make: object
+    arg: str = "any"
+    result: str = "scalar"
+    what: str = ""  # for messages: "the trace"
+
+
+# The nodes users write as calls, by spelling (the first spelling is the printed name). A
+# new call-style node is its class, its constructor and an entry here: the parser and the
+# text, unicode and LaTeX printers read this table.
+CALLS = {
+    "tr": Call(Trace, trace, "square", what="the trace"),
+    "trace": Call(Trace, trace, "square", what="the trace"),
+    "det": Call(Det, det, "square", what="the determinant"),
+    "sum": Call(Sum, sum_entries, what="the sum of entries"),
+    "softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
+}
+
+
+def call_name(node_type: type) -> str | None:
+    """The name a call-style node prints as (its first spelling in CALLS)."""
+    return next((name for name, c in CALLS.items() if c.node is node_type), None)
+
+
 def commutation(m: Dim, n: Dim) -> Expr:
     """K(m, n); K(1, n) and K(m, 1) are identities."""
     if m == 1 or n == 1:

@@ -27,10 +27,11 @@ MAX_DEPTH = 400
 
 # Operations that build their own nodes (trace, det, …): what the user writes → the op.
 # Elementwise functions (exp, σ, relu, …) come from their records in functions.py.
+# Call-style nodes (tr, det, sum, softmax, …) come from expr.CALLS.
 OPERATIONS = {
-    "tr": "tr", "trace": "tr", "det": "det", "logdet": "logdet", "sqrt": "sqrt", "sum": "sum",
-    "inv": "inv", "diag": "diag", "norm": "norm", "norm2": "norm", "normF": "norm", "eye": "eye",
-    "ones": "ones", "softmax": "softmax",
+    "logdet": "logdet", "sqrt": "sqrt", "inv": "inv", "diag": "diag", "norm": "norm",
+    "norm2": "norm", "normF": "norm", "eye": "eye", "ones": "ones",
+    **{name: name for name in E.CALLS},
 }
 FUNCTIONS = {**OPERATIONS, **{s: f.name for f in _functions.FUNCTIONS_LIST for s in f.spellings
                               if not s.startswith("\\")}}
@@ -733,21 +734,18 @@ class _Builder:
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
             raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`")
         a = args[0]
-        if f in ("tr", "det", "logdet"):
+        if f in E.CALLS:
+            self.infer_node_call(r, E.CALLS[f], a)
+        elif f == "logdet":
             if not self.is_scalar(a):
-                self._require_square({"tr": "the trace", "det": "the determinant",
-                                      "logdet": "ln det"}[f], a)
+                self._require_square("ln det", a)
             r.shape = (1, 1)
         elif f == "inv":
             self.infer_inverse(r)
-        elif f in ("sum", "norm"):
+        elif f == "norm":
             r.shape = (1, 1)
         elif f in MATRIX_FUNCTIONS and not r.elementwise and not self.is_scalar(a) and not self.is_vector(a):
             self.matrix_calls.append(r)  # ambiguous if the matrix turns out square
-            r.shape = a.shape
-        elif f == "softmax":
-            if not (self.is_vector(a) or self.is_scalar(a)):
-                raise ShapeError(f"`{self.snip(r)}`: softmax is applied to a column vector of logits")
             r.shape = a.shape
         elif f == "diag":
             if self.is_scalar(a) or self.is_vector(a):
@@ -757,6 +755,14 @@ class _Builder:
                 r.shape = (a.shape[0], 1)
         else:
             r.shape = a.shape
+
+    def infer_node_call(self, r, call: E.Call, a):
+        """The shape of a call-style node from its CALLS entry."""
+        if call.arg == "square" and not self.is_scalar(a):
+            self._require_square(call.what or f"`{r.data}`", a)
+        elif call.arg == "vector" and not (self.is_vector(a) or self.is_scalar(a)):
+            raise ShapeError(f"`{self.snip(r)}`: {r.data} is applied to a column vector")
+        r.shape = (1, 1) if call.result == "scalar" else a.shape
 
     def check_matrix_functions(self):
         """exp(X), log(X), sqrt(X) of a square matrix: the matrix function or elementwise?"""
@@ -904,24 +910,18 @@ class _Builder:
 
     def build_call(self, r, kids):
         f, a = r.data, kids[0]
-        if f == "tr":
-            return E.trace(a)
-        if f == "det":
-            return E.det(a)
+        if f in E.CALLS:
+            return E.CALLS[f].make(a)
         if f == "logdet":
             return E.func("log", E.det(a))
         if f == "inv":
             return E.inv(a)
-        if f == "sum":
-            return E.sum_entries(a)
         if f == "norm":
             return self.build_norm(r, kids[:1])
         if f == "sqrt":
             return E.power(a, Fraction(1, 2))
         if f == "diag":
             return E.diag(a) if a.cols == 1 else E.diag_part(a)
-        if f == "softmax":
-            return E.softmax(a)
         return E.func(f, a)
 
 

@@ -25,6 +25,14 @@ def _dim(d):
     return d if isinstance(d, int) else sp.Symbol(str(d), integer=True, positive=True)
 
 
+# Nodes SymPy's matrix expressions cannot say; to_sympy names them in its error.
+NO_SYMPY = {
+    E.Vec: "SymPy has no vec of a matrix expression",
+    E.Commutation: "SymPy has no commutation matrix",
+    E.Softmax: "SymPy has no softmax of a matrix expression",
+}
+
+
 def _scalar_function(name: str):
     """The SymPy callable of an elementwise function, from its record."""
     return functions.get(name, "SymPy counterpart").to_sympy(_sp())
@@ -33,8 +41,11 @@ def _scalar_function(name: str):
 def _unary_table():
     """(matcalc node, SymPy class, matcalc constructor): one table for both directions."""
     sp = _sp()
+    from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+
     return [(E.Transpose, sp.Transpose, E.transpose), (E.Inverse, sp.Inverse, E.inv),
-            (E.Trace, sp.Trace, E.trace), (E.Det, sp.Determinant, E.det)]
+            (E.Trace, sp.Trace, E.trace), (E.Det, sp.Determinant, E.det),
+            (E.Diag, DiagMatrix, E.diag), (E.DiagPart, DiagonalOf, E.diag_part)]
 
 
 def to_sympy(e: E.Expr):
@@ -83,17 +94,10 @@ def to_sympy(e: E.Expr):
             if n.arg.is_scalar:
                 return f(args[0])
             return ElementwiseApplyFunction(f, args[0])
-        if isinstance(n, E.Diag):
-            from sympy.matrices.expressions.diagonal import DiagMatrix
-
-            return DiagMatrix(args[0])
-        if isinstance(n, E.DiagPart):
-            from sympy.matrices.expressions.diagonal import DiagonalOf
-
-            return DiagonalOf(args[0])
         if isinstance(n, E.Kron):
             return sp.KroneckerProduct(*args)
-        raise DerivationError(f"no SymPy counterpart for {type(n).__name__}")
+        why = NO_SYMPY.get(type(n), "no rule for it in sympy_interop.py")
+        raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: {why}")
 
     return go(e)
 
@@ -103,6 +107,7 @@ def from_sympy(s) -> E.Expr:
     Transpose, Inverse, Trace, Determinant, HadamardProduct, log, exp, …)."""
     sp = _sp()
     from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    from sympy.matrices.expressions.matexpr import MatrixElement
 
     def dim(d):
         if d.is_Integer:
@@ -110,6 +115,9 @@ def from_sympy(s) -> E.Expr:
         return str(d)
 
     def go(x):
+        found = _as_function(x)
+        if found is not None:
+            return E.func(found[0], go(found[1]))
         if isinstance(x, sp.MatrixSymbol):
             return E.Symbol(x.name, dim(x.shape[0]), dim(x.shape[1]))
         if isinstance(x, sp.Symbol):
@@ -155,11 +163,30 @@ def from_sympy(s) -> E.Expr:
             name = _function_name(x.func, quiet=True)
             if name is not None:
                 return E.func(name, args[0])
-        if isinstance(x, sp.MatrixElement) and x.parent.shape == (1, 1):
+        if isinstance(x, MatrixElement) and x.parent.shape == (1, 1):
             return go(x.parent)
         raise DerivationError(f"matcalc has no counterpart for the SymPy {type(x).__name__} in {x}")
 
     return go(s)
+
+
+def _as_function(x):
+    """(record name, argument) when the scalar SymPy expression x is one of the records'
+    bodies applied to an argument (Max(0, u) is relu(u), 1/(1 + e^(-u)) is sigmoid(u))."""
+    sp = _sp()
+    if isinstance(x, sp.MatrixExpr) or x.is_Atom or isinstance(x, sp.Function) and len(x.args) == 1:
+        return None
+    w = sp.Wild("w")
+    records = sorted((r for r in functions.FUNCTIONS_LIST if r.sympy is not None),
+                     key=lambda r: -sp.count_ops(r.sympy(sp, w)))
+    for record in records:
+        pattern = record.sympy(sp, w)
+        if isinstance(pattern, sp.Function) and len(pattern.args) == 1:
+            continue  # a plain function class: matched by name
+        m = x.match(pattern)
+        if m and w in m and sp.simplify(pattern.subs(w, m[w]) - x) == 0:
+            return record.name, m[w]
+    return None
 
 
 def _function_name(f, quiet: bool = False):

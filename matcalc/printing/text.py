@@ -40,9 +40,12 @@ class TextPrinter:
     # -- dispatch
     def p(self, e: E.Expr, prec: int) -> str:
         method = getattr(self, "_print_" + type(e).__name__, None)
-        if method is None:
+        if method is not None:
+            s, own = method(e)
+        elif E.call_name(type(e)):  # a call-style node: name(arg)
+            s, own = self.call(self.func_name(E.call_name(type(e))), self.p(e.arg, 0)), ATOM
+        else:
             raise functions.MissingEntry(f"no {type(self).__name__} rule for {type(e).__name__}")
-        s, own = method(e)
         return self.paren(s) if own < prec else s
 
     def paren(self, s: str) -> str:
