@@ -193,6 +193,12 @@ def d_softmax(D, e):
     return E.sub(E.hadamard(e, du), E.mul(e, E.transpose(e), du))
 
 
+@rule(E.LogSumExp)
+def d_logsumexp(D, e):
+    """d logsumexp(u) = softmax(u)ᵀ du"""
+    return E.mul(E.transpose(E.softmax(e.arg)), D.d(e.arg))
+
+
 @rule(E.Power)
 def d_power(D, e):
     """d(uᵖ) = p uᵖ⁻¹ du, elementwise for arrays"""

@@ -61,7 +61,18 @@ class cached_property:  # noqa: N801 - a drop-in for functools.cached_property, 
 
 
 class Expr:
-    """Base of all nodes. Subclasses are frozen dataclasses with eq=False."""
+    """Base of all nodes. Subclasses are frozen dataclasses with eq=False.
+
+    `linear` marks the node types that d() builds around a differential (sums, products,
+    ᵀ, tr, …): the pullback needs a rule for each. `definition()`, where a node has one,
+    writes it in other nodes (softmax(u) = exp(u) / sum(exp(u))) for the stages that
+    have no rule of their own for it (SymPy).
+    """
+
+    linear = False
+
+    def definition(self) -> "Expr | None":
+        return None
 
     @property
     def shape(self) -> tuple:  # each node class defines it (cached)
@@ -154,6 +165,7 @@ def _node(cls):
 
 @_node
 class Symbol(Expr):
+    linear = True  # as the differential dX
     name: str
     nrows: Dim
     ncols: Dim
@@ -234,6 +246,7 @@ class Ones(Expr):
 
 @_node
 class Add(Expr):
+    linear = True
     terms: tuple
 
     @property
@@ -254,6 +267,8 @@ class Add(Expr):
 @_node
 class MatMul(Expr):
     """coeff · scalar factors · chain; the 1×1 factors come first, sorted."""
+
+    linear = True
 
     coeff: Number
     factors: tuple
@@ -293,6 +308,7 @@ class _Unary(Expr):
 
 @_node
 class Transpose(_Unary):
+    linear = True
     arg: Expr
     tag = "T"
 
@@ -319,6 +335,7 @@ class Inverse(_Unary):
 
 @_node
 class Trace(_Unary):
+    linear = True
     arg: Expr
     tag = "tr"
 
@@ -347,6 +364,8 @@ class Det(_Unary):
 class Sum(_Unary):
     """Sum of all entries."""
 
+    linear = True
+
     arg: Expr
     tag = "sum"
 
@@ -361,6 +380,8 @@ class Sum(_Unary):
 @_node
 class Diag(_Unary):
     """diag(v): the square matrix with the vector v on its diagonal."""
+
+    linear = True
 
     arg: Expr
     tag = "diag"
@@ -377,6 +398,8 @@ class Diag(_Unary):
 class DiagPart(_Unary):
     """diagvec(M): the diagonal of a square matrix as a column vector."""
 
+    linear = True
+
     arg: Expr
     tag = "diagvec"
 
@@ -391,6 +414,8 @@ class DiagPart(_Unary):
 @_node
 class Vec(_Unary):
     """vec(A): the columns of A stacked into one column vector."""
+
+    linear = True
 
     arg: Expr
     tag = "vec"
@@ -413,9 +438,31 @@ class Softmax(_Unary):
     def rebuild(self, args):
         return softmax(args[0])
 
+    def definition(self):
+        ex = func("exp", self.arg)
+        return mul(ex, power(sum_entries(ex), -1))
+
     @cached_property
     def shape(self):
         return self.arg.shape
+
+
+@_node
+class LogSumExp(_Unary):
+    """logsumexp(u) = ln Σ exp(uᵢ), the smooth maximum of the entries of a column vector."""
+
+    arg: Expr
+    tag = "logsumexp"
+
+    def rebuild(self, args):
+        return logsumexp(args[0])
+
+    @cached_property
+    def shape(self):
+        return (1, 1)
+
+    def definition(self):
+        return func("log", sum_entries(func("exp", self.arg)))
 
 
 @_node
@@ -480,6 +527,7 @@ class Power(Expr):
 
 @_node
 class Hadamard(Expr):
+    linear = True
     factors: tuple
 
     @property
@@ -499,6 +547,7 @@ class Hadamard(Expr):
 
 @_node
 class Kron(Expr):
+    linear = True
     left: Expr
     right: Expr
 
@@ -519,7 +568,7 @@ class Kron(Expr):
 
 NODE_TYPES = (
     Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
-    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation, Softmax,
+    Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation, Softmax, LogSumExp,
 )
 
 
@@ -932,33 +981,12 @@ def softmax(a: Expr) -> Expr:
     return Softmax(a)
 
 
-@dataclass(frozen=True)
-class Call:
-    """A node written as a call, `name(arg)`: its class and constructor, what the argument
-    must be ("any", "square" matrix or column "vector") and the result ("scalar" or "same")."""
-
-    node: type
-    make: object
-    arg: str = "any"
-    result: str = "scalar"
-    what: str = ""  # for messages: "the trace"
-
-
-# The nodes users write as calls, by spelling (the first spelling is the printed name). A
-# new call-style node is its class, its constructor and an entry here: the parser and the
-# text, unicode and LaTeX printers read this table.
-CALLS = {
-    "tr": Call(Trace, trace, "square", what="the trace"),
-    "trace": Call(Trace, trace, "square", what="the trace"),
-    "det": Call(Det, det, "square", what="the determinant"),
-    "sum": Call(Sum, sum_entries, what="the sum of entries"),
-    "softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
-}
-
-
-def call_name(node_type: type) -> str | None:
-    """The name a call-style node prints as (its first spelling in CALLS)."""
-    return next((name for name, c in CALLS.items() if c.node is node_type), None)
+def logsumexp(a: Expr) -> Expr:
+    if a.is_scalar:
+        return a
+    if a.cols != 1:
+        raise ShapeError(f"logsumexp needs a column vector, but `{a}` is {fmt_shape(a.shape)}")
+    return LogSumExp(a)
 
 
 def commutation(m: Dim, n: Dim) -> Expr:
@@ -981,6 +1009,39 @@ def inner(w: Expr, m: Expr) -> Expr:
     if w.rows == 1:
         return mul(w, transpose(m))
     return trace(mul(transpose(w), m))
+
+
+# ---------------------------------------------------------------- nodes written as calls
+
+
+@dataclass(frozen=True)
+class Call:
+    """A node written as a call, `name(arg)`: its class and constructor, what the argument
+    must be ("any", "square" matrix or column "vector") and the result ("scalar" or "same")."""
+
+    node: type
+    make: object
+    arg: str = "any"
+    result: str = "scalar"
+    what: str = ""  # for messages: "the trace"
+
+
+# The nodes users write as calls, by spelling (the first spelling is the printed name). A
+# new call-style node is its class, its constructor and an entry here: the parser and the
+# text, unicode and LaTeX printers read this table.
+CALLS = {
+    "tr": Call(Trace, trace, "square", what="the trace"),
+    "trace": Call(Trace, trace, "square", what="the trace"),
+    "det": Call(Det, det, "square", what="the determinant"),
+    "sum": Call(Sum, sum_entries, what="the sum of entries"),
+    "softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
+    "logsumexp": Call(LogSumExp, logsumexp, "vector", what="logsumexp"),
+}
+
+
+def call_name(node_type: type) -> str | None:
+    """The name a call-style node prints as (its first spelling in CALLS)."""
+    return next((name for name, c in CALLS.items() if c.node is node_type), None)
 
 
 from . import functions as _functions  # noqa: E402 - the records build Exprs too

@@ -118,6 +118,12 @@ FUNCTIONS_LIST = [
         sympy=lambda sp, t: sp.log(1 + sp.exp(t)), activation=True,
     ),
     Function(
+        "softsign", lambda u: E.power(E.add(E.ones_like(u), E.func("abs", u)), -2),
+        lambda np, x: x / (1 + np.abs(x)), "({u}) / (1 + {ns}.abs({u}))",
+        "softsign'(u) = 1 / (1 + |u|)²", sympy=lambda sp, t: t / (1 + sp.Abs(t)),
+        at_zero=Fraction(0), activation=True,
+    ),
+    Function(
         "sin", lambda u: E.func("cos", u), lambda np, x: np.sin(x), "{ns}.sin({u})",
         "sin'(u) = cos(u)", aliases=("\\sin",), latex="\\sin", sympy=lambda sp, t: sp.sin(t),
         at_zero=Fraction(0),

@@ -45,6 +45,10 @@ class Pullback:
             return
         fn = PULL_RULES.get(type(e), None)
         if fn is None:
+            if type(e) in PULL_EXEMPT:
+                raise DerivationError(
+                    f"no pullback through {type(e).__name__} ({PULL_EXEMPT[type(e)]}): use the vec form"
+                )
             _not_linear(e)
         self.fired.append((fn, e, w))
         fn(self, e, w)
@@ -136,15 +140,12 @@ def pull_diag_part(P, e, w):
 
 pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeeping, not teaching
 
-# Nodes that never hold a differential in a linear form after d(): d() of a nonlinear
-# node is built from the linear nodes above. Products by ⊗ and vec do hold one, but
-# their adjoints need block/unvec nodes matcalc lacks; their derivatives are read off
-# with vec_coefficient instead (the vec Jacobian).
+# The linear node types (`linear` in expr.py) without a pull rule: their adjoints need
+# block and unvec nodes matcalc lacks, so a derivative through them is read off with
+# vec_coefficient instead (the vec Jacobian). Nonlinear nodes never hold a differential.
 PULL_EXEMPT = {
-    E.Const: "a constant", E.Identity: "a constant", E.Zero: "a constant", E.Ones: "a constant",
-    E.Commutation: "a constant", E.Inverse: "nonlinear", E.Det: "nonlinear",
-    E.Func: "nonlinear", E.Power: "nonlinear", E.Softmax: "nonlinear",
-    E.Kron: "read off by vec_coefficient", E.Vec: "read off by vec_coefficient",
+    E.Kron: "its adjoint needs block sums: read off by vec_coefficient",
+    E.Vec: "its adjoint needs unvec: read off by vec_coefficient",
 }
 
 

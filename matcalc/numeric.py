@@ -161,6 +161,13 @@ def ev_func(V, e):
         return apply_function(e.name, V.ev(e.arg))
 
 
+@eval_rule(E.LogSumExp)
+def ev_logsumexp(V, e):
+    u = V.ev(e.arg)
+    top = np.max(u)
+    return np.array([[top + np.log(np.sum(np.exp(u - top)))]])
+
+
 @eval_rule(E.Power)
 def ev_power(V, e):
     with np.errstate(all="ignore"):

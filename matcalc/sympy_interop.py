@@ -29,7 +29,6 @@ def _dim(d):
 NO_SYMPY = {
     E.Vec: "SymPy has no vec of a matrix expression",
     E.Commutation: "SymPy has no commutation matrix",
-    E.Softmax: "SymPy has no softmax of a matrix expression",
 }
 
 
@@ -68,6 +67,8 @@ def to_sympy(e: E.Expr):
             return sp.Integer(0) if n.is_scalar else sp.ZeroMatrix(_dim(n.nrows), _dim(n.ncols))
         if isinstance(n, E.Ones):
             return sp.Integer(1) if n.is_scalar else sp.OneMatrix(_dim(n.nrows), _dim(n.ncols))
+        if type(n) in NO_SYMPY:
+            raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: {NO_SYMPY[type(n)]}")
         args = [go(a) for a in n.args]
         if isinstance(n, E.Add):
             return sp.Add(*args) if n.is_scalar and not any(isinstance(a, sp.MatrixExpr) for a in args) \
@@ -83,7 +84,8 @@ def to_sympy(e: E.Expr):
                 return cls(args[0]).doit() if node is E.Transpose else cls(args[0])
         if isinstance(n, E.Sum):
             a = n.arg
-            return (sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
+            # 1ᵀ A 1 is a 1×1 matrix; its trace is the scalar SymPy multiplies with arrays
+            return sp.Trace(sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
         if isinstance(n, E.Hadamard):
             return sp.HadamardProduct(*args)
         if isinstance(n, E.Power):
@@ -96,8 +98,10 @@ def to_sympy(e: E.Expr):
             return ElementwiseApplyFunction(f, args[0])
         if isinstance(n, E.Kron):
             return sp.KroneckerProduct(*args)
-        why = NO_SYMPY.get(type(n), "no rule for it in sympy_interop.py")
-        raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: {why}")
+        if n.definition() is not None:  # a node written in other nodes: convert those
+            return go(n.definition())
+        raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: no rule for it "
+                                     f"in sympy_interop.py and no definition() in expr.py")
 
     return go(e)
 

@@ -261,6 +261,10 @@ class NumpyPrinter:
         u = self.p(e.arg)
         return f"({self.ns}.exp({u} - {self.ns}.max({u})) / {self.ns}.sum({self.ns}.exp({u} - {self.ns}.max({u}))))"
 
+    def _print_LogSumExp(self, e):
+        u = self.p(e.arg)
+        return f"({self.ns}.max({u}) + {self.ns}.log({self.ns}.sum({self.ns}.exp({u} - {self.ns}.max({u})))))"
+
     def _print_Vec(self, e):
         return f"{self._transposed(e.arg)}.reshape(-1)"  # column-major: the columns stacked
 
