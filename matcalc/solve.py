@@ -58,6 +58,7 @@ class Solution:
     notes: list = field(default_factory=list)
     verdict: object = None  # classify.Verdict
     checks: dict = field(default_factory=dict)
+    gradient_exprs: dict = field(default_factory=dict)  # name → ∇f, simplified, for the numbers
 
     @property
     def values(self) -> dict:
@@ -181,7 +182,7 @@ def _invert(a: E.Expr):
     """(a⁻¹, assumptions): scalar factors come out as 1/s (s ≠ 0), s I inverts to I / s."""
     if isinstance(a, E.Identity):
         return a, []
-    if isinstance(a, E.MatMul) and a.chain:
+    if isinstance(a, E.MatMul) and a.chain and (a.coeff != 1 or a.scalars):
         scal = a.scalars
         core = a.chain[0] if len(a.chain) == 1 else E.MatMul(Fraction(1), a.chain)
         inv_core, notes = _invert(core)
