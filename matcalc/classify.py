@@ -368,3 +368,49 @@ def check_solution(sol, verdict: Verdict, seed: int = 0) -> dict:
         out["optimiser_distance"] = dist
         out["optimiser_agrees"] = dist < 1e-4
     return out
+
+
+class _AtRandom:
+    """What `_hessian` needs of a solution, for a Hessian at random points instead."""
+
+    def __init__(self, f, variables, gradients):
+        self.f, self.variables, self.gradient_exprs = f, variables, gradients
+
+
+def classify_hessian(result, positive=(), seed: int = 0) -> Verdict:
+    """`hessian --classify`: the sign of the Hessian everywhere (proof), or at random points (evidence).
+    A Hessian ≻ 0 everywhere makes f convex: any stationary point is its global minimum."""
+    from .numeric import NoValidPoint, sample_point
+    from .simplify import simplify
+
+    names = result.wrt
+    if len(names) == 1 and result.blocks:
+        h = result.blocks[(names[0], names[0])]
+        sign, reasons, assumptions = prove(h, positive)
+        if sign in KIND:
+            shape = "convex" if sign == "pd" else "concave"
+            return Verdict(KIND[sign], True, [f"H = {to_unicode(h)}"] + reasons +
+                           [f"H {WORDS[sign]} everywhere: f is {shape}, a stationary point is its global "
+                            f"{KIND[sign]}"], assumptions)
+    grads = {n: simplify(g) for n, g in result.gradients.items()}
+    probe = _AtRandom(result.f, result.variables, grads)
+    rng = np.random.default_rng(seed)
+    spans, kinds = [], set()
+    for _ in range(3):
+        try:
+            sizes, env = sample_point([result.f, *grads.values()], rng)
+        except NoValidPoint:
+            continue
+        H, _ = _hessian(probe, env, sizes)
+        lam = np.linalg.eigvalsh(H)
+        tol = 1e-6 * max(1.0, np.max(np.abs(lam)))
+        spans.append([float(lam.min()), float(lam.max())])
+        kinds.add("minimum" if lam.min() > tol else "maximum" if lam.max() < -tol
+                  else "saddle" if lam.min() < -tol and lam.max() > tol else "cannot tell")
+    if not spans:
+        return Verdict("cannot tell", False, ["no random point where f is defined"])
+    kind = kinds.pop() if len(kinds) == 1 else "cannot tell"
+    desc = ", ".join(f"[{a:.3g}, {b:.3g}]" for a, b in spans)
+    word = {"minimum": "H ≻ 0", "maximum": "H ≺ 0", "saddle": "H indefinite"}.get(kind, "no common sign")
+    return Verdict(kind, False, [f"eigenvalues of H at {len(spans)} random point(s) lie in {desc}: {word} there "
+                                 "(a stationary point there would be a " + kind + ")"], [], spans)

@@ -322,8 +322,10 @@ Examples:
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare with finite differences of the gradient (one line on stderr).")
 @click.option("--steps", is_flag=True, help="Show the derivation step by step.")
+@click.option("--classify", is_flag=True, help="Minimum / maximum / saddle: the sign of H, proved or sampled.")
+@click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (for --classify).")
 @_decl_options
-def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, symmetric, dim):
+def hessian(expression, wrt, fmt, vec, check, steps, classify, positive, scalar, vector, matrix, symmetric, dim):
     """Second derivative of a scalar EXPRESSION: Hessian, blocks, or d²f."""
     from .decls import Decls
     from .errors import MatcalcError
@@ -349,7 +351,72 @@ def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, sym
             data["check"] = report
             text = json.dumps(data, indent=2, ensure_ascii=False)
         click.echo(text)
+    if classify:
+        from .classify import classify_hessian
+
+        click.echo("\n".join(classify_hessian(result, positive).lines()))
     _finish(result.notes, report, "the Hessian", fmt)
+
+
+@main.command(epilog="""
+\b
+Examples:
+  matcalc solve "(y - X w)^T (y - X w) + lambda w^T w" --wrt w --positive lambda
+  matcalc solve "-n/2 ln det S - 1/2 tr(S^-1 M)" --wrt S --symmetric S,M --scalar n
+  matcalc solve "tr((X - A)^T (X - A))" --wrt X --symmetric X      (the nearest symmetric matrix)
+  matcalc solve "(y - X w)^T (y - X w)" --wrt w --gd               (the gradient-descent step too)
+""")
+@click.argument("expression", callback=_expression)
+@click.option("--wrt", "-w", metavar="NAMES", help="The variable(s): w, or m,S for a joint solution.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="unicode",
+              show_default=True)
+@click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (e.g. lambda).")
+@click.option("--gd", is_flag=True, help="Also print the gradient-descent step w ← w − γ ∇f(w).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="∇f ≈ 0 at the solution on random data; a numerical optimiser agrees.")
+@click.option("--seed", type=int, default=0)
+@_decl_options
+def solve(expression, wrt, fmt, positive, gd, check, seed, scalar, vector, matrix, symmetric, dim):
+    """Stationary points of EXPRESSION from ∇f = 0, and the second-order test."""
+    from .decls import Decls
+    from .errors import MatcalcError
+    from .solve import NotSolvable, gd_step, solve as run_solve
+
+    try:
+        decls = Decls.build(scalar, vector, matrix, symmetric, dim)
+        step = gd_step(expression, wrt, decls) if gd else []
+        try:
+            sol = run_solve(expression, wrt, decls, positive=list(positive), check=check, seed=seed)
+        except NotSolvable as err:
+            if not gd:
+                raise MatcalcError(f"{err} (--gd prints its step)") from None
+            click.echo("gradient-descent step:\n  " + "\n  ".join(step))
+            click.echo(f"note: no closed form: {err}", err=True)
+            return
+    except MatcalcError as err:
+        _fail(str(err))
+    if fmt == "json":
+        import json
+
+        data = sol.to_json()
+        if gd:
+            data["gd_step"] = step
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(sol.format(fmt))
+        if gd:
+            click.echo("gradient-descent step:\n  " + "\n  ".join(step))
+    report = None
+    if check and sol.checks:
+        c = sol.checks
+        passed = bool(c.get("gradient_zero")) and c.get("optimiser_agrees", True)
+        parts = [f"∇f at the solution on random data: max relative residual {c['gradient_residual']:.1e}"
+                 if c.get("gradient_residual") is not None else "no random data where f is defined"]
+        if "optimiser_distance" in c:
+            parts.append(f"a numerical optimiser (BFGS on finite differences) lands at distance "
+                         f"{c['optimiser_distance']:.1e}")
+        report = {"passed": passed, "summary": ("check: PASS, " if passed else "check: FAIL, ") + "; ".join(parts)}
+    _finish(sol.notes, report, "the solution", fmt)
 
 
 @main.command(epilog="""

@@ -340,11 +340,9 @@ def solve_system(gradients: dict, variables: dict) -> list:
             break
         else:
             if len(variables) == 1:
-                raise NotSolvable(next(iter(reasons.values())) + "; no closed form: use gradient descent "
-                                  "(the step: --gd)")
+                raise NotSolvable(next(iter(reasons.values())) + "; no closed form: use gradient descent")
             detail = "; ".join(f"for {n}: {r}" for n, r in reasons.items())
-            raise NotSolvable(f"the joint system has no closed form here ({detail}); use gradient descent "
-                              "(the step: --gd)")
+            raise NotSolvable(f"the joint system has no closed form here ({detail}); use gradient descent")
         solved.append(piece)
         remaining.remove(name)
         for n in remaining:
