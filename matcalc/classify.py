@@ -144,7 +144,8 @@ class _Proof:
         if isinstance(p, E.Inverse):
             self.reasons.append(f"Gram form with an invertible {q}: vᵀ{q}ᵀ…{q}v > 0 for v ≠ 0")
             return inner
-        self.reasons.append(f"Gram form: vᵀ{q}ᵀ{q}v = ‖{q}v‖² ≥ 0, and > 0 for v ≠ 0 when {q} has full column rank")
+        qt = to_unicode(E.transpose(p))
+        self.reasons.append(f"Gram form: vᵀ{qt} {q}v = ‖{q}v‖² ≥ 0, and > 0 for v ≠ 0 when {q} has full column rank")
         self.assume(f"{q} has full column rank")
         return inner
 
