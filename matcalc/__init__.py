@@ -26,6 +26,7 @@ _LAZY = {
     "backprop": ("backprop", "backprop"), "Schedule": ("backprop", "Schedule"),
     "graph": ("graph", "graph"), "Graph": ("graph", "Graph"),
     "codegen": ("codegen", "generate"),
+    "solve": ("solve", "solve"), "Solution": ("solve", "Solution"),
     "to_sympy": ("sympy_interop", "to_sympy"), "from_sympy": ("sympy_interop", "from_sympy"),
 }
 

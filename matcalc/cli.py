@@ -322,8 +322,10 @@ Examples:
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare with finite differences of the gradient (one line on stderr).")
 @click.option("--steps", is_flag=True, help="Show the derivation step by step.")
+@click.option("--classify", is_flag=True, help="Minimum / maximum / saddle: the sign of H, proved or sampled.")
+@click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (for --classify).")
 @_decl_options
-def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, symmetric, dim):
+def hessian(expression, wrt, fmt, vec, check, steps, classify, positive, scalar, vector, matrix, symmetric, dim):
     """Second derivative of a scalar EXPRESSION: Hessian, blocks, or d²f."""
     from .decls import Decls
     from .errors import MatcalcError
@@ -349,7 +351,72 @@ def hessian(expression, wrt, fmt, vec, check, steps, scalar, vector, matrix, sym
             data["check"] = report
             text = json.dumps(data, indent=2, ensure_ascii=False)
         click.echo(text)
+    if classify:
+        from .classify import classify_hessian
+
+        click.echo("\n".join(classify_hessian(result, positive).lines()))
     _finish(result.notes, report, "the Hessian", fmt)
+
+
+@main.command(epilog="""
+\b
+Examples:
+  matcalc solve "(y - X w)^T (y - X w) + lambda w^T w" --wrt w --positive lambda
+  matcalc solve "-n/2 ln det S - 1/2 tr(S^-1 M)" --wrt S --symmetric S,M --scalar n
+  matcalc solve "tr((X - A)^T (X - A))" --wrt X --symmetric X      (the nearest symmetric matrix)
+  matcalc solve "(y - X w)^T (y - X w)" --wrt w --gd               (the gradient-descent step too)
+""")
+@click.argument("expression", callback=_expression)
+@click.option("--wrt", "-w", metavar="NAMES", help="The variable(s): w, or m,S for a joint solution.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="unicode",
+              show_default=True)
+@click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (e.g. lambda).")
+@click.option("--gd", is_flag=True, help="Also print the gradient-descent step w ← w − γ ∇f(w).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="∇f ≈ 0 at the solution on random data; a numerical optimiser agrees.")
+@click.option("--seed", type=int, default=0)
+@_decl_options
+def solve(expression, wrt, fmt, positive, gd, check, seed, scalar, vector, matrix, symmetric, dim):
+    """Stationary points of EXPRESSION from ∇f = 0, and the second-order test."""
+    from .decls import Decls
+    from .errors import MatcalcError
+    from .solve import NotSolvable, gd_step, solve as run_solve
+
+    try:
+        decls = Decls.build(scalar, vector, matrix, symmetric, dim)
+        step = gd_step(expression, wrt, decls) if gd else []
+        try:
+            sol = run_solve(expression, wrt, decls, positive=list(positive), check=check, seed=seed)
+        except NotSolvable as err:
+            if not gd:
+                raise MatcalcError(f"{err} (--gd prints its step)") from None
+            click.echo("gradient-descent step:\n  " + "\n  ".join(step))
+            click.echo(f"note: no closed form: {err}", err=True)
+            return
+    except MatcalcError as err:
+        _fail(str(err))
+    if fmt == "json":
+        import json
+
+        data = sol.to_json()
+        if gd:
+            data["gd_step"] = step
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(sol.format(fmt))
+        if gd:
+            click.echo("gradient-descent step:\n  " + "\n  ".join(step))
+    report = None
+    if check and sol.checks:
+        c = sol.checks
+        passed = bool(c.get("gradient_zero")) and c.get("optimiser_agrees", True)
+        parts = [f"∇f at the solution on random data: max relative residual {c['gradient_residual']:.1e}"
+                 if c.get("gradient_residual") is not None else "no random data where f is defined"]
+        if "optimiser_distance" in c:
+            parts.append(f"a numerical optimiser (BFGS on finite differences) lands at distance "
+                         f"{c['optimiser_distance']:.1e}")
+        report = {"passed": passed, "summary": ("check: PASS, " if passed else "check: FAIL, ") + "; ".join(parts)}
+    _finish(sol.notes, report, "the solution", fmt)
 
 
 @main.command(epilog="""
@@ -370,9 +437,20 @@ Examples:
               show_default=True)
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="Numbers: weights and inputs.")
 @click.option("--data", metavar="JSON", help='Observations for SGD: [[x1, x2, y], …] or [{"x": …, "y": …}, …].')
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate of the SGD steps.")
-@click.option("--steps", "n_steps", type=int, default=1, show_default=True, help="SGD steps.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate η of the steps.")
+@click.option("--steps", "n_steps", type=int, default=1, show_default=True, help="Optimizer steps.")
 @click.option("--order", metavar="I,J,…", help="The order of the observations (1-based), e.g. 2,1.")
+@click.option("--optimizer", type=click.Choice(["gd", "sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]),
+              default="sgd", show_default=True, help="The update rule of the steps with --data.")
+@click.option("--batch", metavar="full|K", help="Observations per step: full (GD), 1 (SGD), K (mini-batch). "
+              "Default: full for gd, 1 otherwise.")
+@click.option("--momentum", type=float, help="α of momentum and Nesterov (0.9).")
+@click.option("--alpha", type=float, help="ρ, RMSprop's decay of the mean square (0.99).")
+@click.option("--beta1", type=float, help="Adam's β1 (0.9).")
+@click.option("--beta2", type=float, help="Adam's β2 (0.999).")
+@click.option("--eps", type=float, help="ε of RMSprop, AdaGrad, Adam (1e-8).")
+@click.option("--convention", type=click.Choice(["course", "torch"]), default="course", show_default=True,
+              help="Where the course and torch.optim differ (Nesterov; ε in RMSprop and AdaGrad).")
 @click.option("--init", type=click.Choice(["zeros"]), help="Weights not given with --at start at 0 (sizes from --dim).")
 @click.option("--check/--no-check", default=True, show_default=True, help="Compare with finite differences.")
 @click.option("--layer", help="One layer backwards: relu, sigmoid, tanh, softmax, linear, …")
@@ -380,8 +458,9 @@ Examples:
 @click.option("--upstream", metavar="VALUE", help="The gradient that arrives at the layer, with --layer.")
 @click.option("--weights", "layer_weights", metavar="VALUE", help="W of a linear layer (x ↦ x W).")
 @_decl_options
-def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, init, check, layer, layer_input,
-             upstream, layer_weights, scalar, vector, matrix, symmetric, dim):
+def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, optimizer, batch, momentum, alpha,
+             beta1, beta2, eps, convention, init, check, layer, layer_input, upstream, layer_weights, scalar, vector,
+             matrix, symmetric, dim):
     """Backprop of a loss: forward equations, the deltas, the weight gradients; with numbers."""
     from .errors import MatcalcError
 
@@ -403,7 +482,11 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, in
             except Exception:  # noqa: BLE001 - the check is advisory where no point is found
                 report = None
         values = _split_at(list(at) + list(assignments)) if (at or assignments) else {}
-        numbers = _backprop_numbers(sched, values, data, lr, n_steps, order, init)
+        from .optimizers import Optimizer
+
+        opt = Optimizer(optimizer, convention, lr=lr, momentum=momentum, alpha=alpha, beta1=beta1, beta2=beta2,
+                        eps=eps)
+        numbers = _backprop_numbers(sched, values, data, opt, n_steps, order, init, batch)
     except MatcalcError as err:
         _fail(str(err))
     if fmt == "json":
@@ -422,11 +505,11 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, in
     _finish(sched.notes, report, "the backprop schedule", fmt)
 
 
-def _backprop_numbers(sched, values, data, lr, n_steps, order, init):
-    """None, one pass (with --at), or the SGD history (with --data)."""
+def _backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None):
+    """None, one pass (with --at), or the optimizer's steps (with --data)."""
     import numpy as np
 
-    from .backprop import observations_from, run_pass, sgd
+    from .backprop import observations_from, run_pass
     from .errors import DeclarationError
     from .numeric import parse_value
 
@@ -455,12 +538,19 @@ def _backprop_numbers(sched, values, data, lr, n_steps, order, init):
     missing = [w for w in sched.weights if w not in weights]
     if missing:
         raise DeclarationError(f"SGD needs starting values for {', '.join(missing)} (--at or --init zeros)")
-    from .backprop import _plain
+    from .optimizers import steps_json, train
 
-    history = sgd(sched, weights, observations, lr, n_steps, steps_order)
-    return {"sgd": [{"step": i + 1, "observation": idx, **p.to_json(),
-                     "updated": {k: _plain(v) for k, v in w.items()}}
-                    for i, (idx, p, w) in enumerate(history)]}
+    if batch not in (None, "full"):
+        try:
+            batch = int(batch)
+        except ValueError:
+            raise DeclarationError(f"bad --batch {batch!r}: write full or a number of observations") from None
+    elif batch is None and opt.rule.name == "gd":
+        batch = "full"
+    elif batch is None:
+        batch = 1
+    history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
+    return steps_json(opt, history, observations)
 
 
 def _round(v):
@@ -483,10 +573,17 @@ def _numbers_text(numbers) -> str:
 
     if "pass" in numbers:
         return "\n".join(["numbers:"] + fmt_block(numbers["pass"]))
-    out = []
-    for st in numbers["sgd"]:
-        out.append(f"SGD step {st['step']} (observation {st['observation']}):")
-        out += fmt_block(st)
+    out = [f"optimizer: {numbers['optimizer']['description']}"]
+    for st in numbers["steps"]:
+        out.append(f"{st['title']} step {st['step']} ({st['batch']}):")
+        if "forward" in st:
+            out += fmt_block({k: st[k] for k in ("forward", "loss", "backward", "gradients")})
+        else:
+            out.append(f"  L (mean over the batch) = {st['loss']:.6g}")
+            out += [f"  dL/d{k} (mean) = {_round(v)}" for k, v in st["gradients"].items()]
+        for k, state in st["state"].items():
+            if state:
+                out.append(f"  state of {k}: " + ", ".join(f"{n} = {_round(v)}" for n, v in state.items()))
         out.append("  updated weights:")
         out += [f"    {k} = {_round(v)}" for k, v in st["updated"].items()]
     return "\n".join(out)

@@ -1,0 +1,399 @@
+"""From gradient to answer: solve ∇f = 0 in closed form, then the second-order test.
+
+The stationarity condition is read with the same machinery that reads a gradient:
+∇f is affine in X exactly when d(∇f) no longer contains X, and then
+∇f = L(X) + C with C = ∇f at X = 0 and L read off d(∇f) by the forward `coefficient`
+(vectors: A dx ⇒ x = −A⁻¹C), as one product A dX B (⇒ X = −A⁻¹ C B⁻¹), or in general by
+the Kronecker coefficient (vec X = −(Σ Bₖᵀ ⊗ Aₖ)⁻¹ vec C, the Sylvester form). When ∇f
+holds X⁻¹, multiplying through by X (left, right or both) is tried first — the
+substitution that turns the Gaussian's −n/2 Σ⁻¹ + ½ Σ⁻¹ M Σ⁻¹ = 0 into −n/2 Σ + ½ M = 0.
+Several variables are eliminated one at a time (block Gaussian elimination): the
+solution of one equation is substituted into the others. Every answer is checked by
+numbers: ∇f at the returned point on random data, and a numerical minimiser.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import gcd
+
+from . import expr as E
+from .api import derive, prepare
+from .decls import Decls, split_names
+from .differential import d
+from .errors import DerivationError
+from .identify import coefficient, substitute, vec_coefficient
+from .printing.factor import display
+from .printing.text import to_latex, to_text, to_unicode
+from .simplify import expanded, simplify
+from .walk import symbols_in
+
+
+class NotSolvable(DerivationError):
+    """∇f = 0 has no closed form this module can derive (the message says why)."""
+
+
+@dataclass
+class Piece:
+    """How one variable was solved: the equation, the method, and the value."""
+
+    variable: E.Symbol
+    equation: E.Expr  # the affine equation solved, = 0
+    method: str
+    value: E.Expr  # X, or vec X when `vec`
+    vec: bool = False
+    assumptions: list = field(default_factory=list)
+
+
+@dataclass
+class Solution:
+    """The stationary point of f, how it was found, the second-order verdict and the numeric checks."""
+
+    source: str
+    f: E.Expr
+    variables: dict
+    gradients: dict  # name → ∇f (as derived)
+    pieces: list  # [Piece], in the order solved
+    notes: list = field(default_factory=list)
+    verdict: object = None  # classify.Verdict
+    checks: dict = field(default_factory=dict)
+    gradient_exprs: dict = field(default_factory=dict)  # name → ∇f, simplified, for the numbers
+
+    @property
+    def values(self) -> dict:
+        return {p.variable.name: p.value for p in self.pieces}
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    @property
+    def assumptions(self) -> list:
+        out = []
+        for p in self.pieces:
+            out += [a for a in p.assumptions if a not in out]
+        return out
+
+    def lines(self, fmt: str = "unicode") -> list:
+        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        out = []
+        for name, g in self.gradients.items():
+            out.append(f"∇_{name} f = {show(g)}" if fmt != "text" else f"grad_{name} f = {show(g)}")
+        for p in self.pieces:
+            lhs = f"vec {p.variable.name}" if p.vec else p.variable.name
+            out.append(f"{show(p.equation)} = 0  [{p.method}]")
+            out.append(f"{lhs} = {show(p.value)}")
+        if self.assumptions:
+            out.append("assuming " + "; ".join(self.assumptions))
+        if self.verdict is not None:
+            out += self.verdict.lines(fmt)
+        return out
+
+    def format(self, fmt: str = "unicode") -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        return "\n".join(self.lines("text" if fmt == "text" else "unicode"))
+
+    def __str__(self):
+        return self.format("text")
+
+    def __repr__(self):
+        return f"<matcalc.Solution of {self.source!r}>\n{self.format('unicode')}"
+
+    def to_json(self):
+        return {
+            "expr": self.source, "wrt": list(self.variables),
+            "gradients": {k: to_text(g) for k, g in self.gradients.items()},
+            "solution": [{"wrt": p.variable.name, "vec": p.vec, "result": to_text(p.value),
+                          "unicode": to_unicode(p.value), "latex": to_latex(p.value),
+                          "equation": to_text(p.equation), "method": p.method,
+                          "assumptions": p.assumptions} for p in self.pieces],
+            "assumptions": self.assumptions,
+            "second_order": self.verdict.to_json() if self.verdict is not None else None,
+            "checks": self.checks, "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------- reading an affine equation
+
+
+def _free(e: E.Expr) -> set:
+    """Names of the (non-differential) symbols in e."""
+    return {s.name for s in symbols_in(e) if not s.diff}
+
+
+NONLINEAR = (E.Func, E.Inverse, E.Det, E.Power, E.Softmax)
+
+
+def nonlinear_part(g: E.Expr, name: str):
+    """The outermost sub-expression of g that is not affine in `name` (for the message), or None."""
+    if name not in _free(g):
+        return None
+    if isinstance(g, NONLINEAR):
+        return g
+    if isinstance(g, (E.MatMul, E.Hadamard, E.Kron)):
+        inside = [a for a in g.args if name in _free(a)]
+        if len(inside) > 1:
+            return g
+    for a in g.args:
+        got = nonlinear_part(a, name)
+        if got is not None:
+            return got
+    return None
+
+
+def _affine_differential(h: E.Expr, x: E.Symbol):
+    """d(h) wrt x when h is affine in x (d(h) is then free of x), else None."""
+    dh = simplify(d(h, {x.name: x}))
+    return None if x.name in _free(dh) else dh
+
+
+def _common_factor(e: E.Expr):
+    """(c, e / c): the number that divides every term (2 X^T X + 2 λ I → 2, X^T X + λ I)."""
+    terms = e.terms if isinstance(e, E.Add) else (e,)
+    parts = [E._split_coeff(t) for t in terms]
+    coeffs = [Fraction(c) for c, _ in parts]
+    if any(c == 0 for c in coeffs) or not all(isinstance(c, Fraction) for c in coeffs):
+        return Fraction(1), e
+    num = 0
+    den = 1
+    for c in coeffs:
+        num = gcd(num, c.numerator)
+        den = den * c.denominator // gcd(den, c.denominator)
+    c = Fraction(num, den) * (1 if coeffs[0] > 0 else -1)
+    if c == 0:
+        return Fraction(1), e
+    return c, E.add(*(E.scale(ci / c, rest) for ci, rest in parts))
+
+
+def _factored(e: E.Expr) -> E.Expr:
+    """1/2 Aᵀ + 1/2 A shown as 1/2 (A + Aᵀ): a common number taken out of a sum, for display."""
+    c, rest = _common_factor(e)
+    if c in (1, -1) or not isinstance(rest, E.Add):
+        return e
+    return E.MatMul(Fraction(c), (rest,))
+
+
+def _clean(e: E.Expr) -> E.Expr:
+    return display(simplify(e))
+
+
+def _invert(a: E.Expr):
+    """(a⁻¹, assumptions): scalar factors come out as 1/s (s ≠ 0), s I inverts to I / s."""
+    if isinstance(a, E.Identity):
+        return a, []
+    if isinstance(a, E.MatMul) and a.chain and (a.coeff != 1 or a.scalars):
+        scal = a.scalars
+        core = a.chain[0] if len(a.chain) == 1 else E.MatMul(Fraction(1), a.chain)
+        inv_core, notes = _invert(core)
+        parts = [E.Const(Fraction(1) / Fraction(a.coeff))]
+        if scal:
+            s = E.mul(*scal)
+            parts.append(E.power(s, -1))
+            notes = [f"{to_unicode(s)} ≠ 0"] + notes
+        return E.mul(*parts, inv_core), notes
+    if isinstance(a, E.Inverse):
+        return a.arg, []
+    return E.inv(a), [f"{to_unicode(_clean(a))} is invertible"]
+
+
+def _solve_scalar(h, dh, x, C):
+    a = simplify(substitute(dh, {x.differential(): E.Const(1)}))
+    ca, a1 = _common_factor(a)
+    cc, c1 = _common_factor(C)
+    value = E.scale(-cc / ca, E.mul(c1, E.power(a1, -1)))
+    return value, "affine in a scalar: a x + c = 0 ⇒ x = −c / a", [f"{to_unicode(a1)} ≠ 0"]
+
+
+def _solve_vector(h, dh, x, C):
+    A = simplify(coefficient(dh, x))
+    ca, a1 = _common_factor(A)
+    cc, c1 = _common_factor(C)
+    inv_a, assumptions = _invert(a1)
+    value = E.scale(-cc / ca, E.mul(inv_a, c1))
+    return value, "affine: A x + c = 0 ⇒ x = −A⁻¹ c", assumptions
+
+
+def _one_product_terms(dh, x):
+    """[(scalar, L, R)] with dh = Σ scalar · L dX R, or None when dX appears otherwise (dXᵀ, ⊙, …)."""
+    out = []
+    for t in dh.terms if isinstance(dh, E.Add) else (dh,):
+        if isinstance(t, E.Symbol) and t.diff:
+            out.append((E.Const(1), None, None))
+            continue
+        if not isinstance(t, E.MatMul):
+            return None
+        idx = [i for i, f in enumerate(t.chain) if isinstance(f, E.Symbol) and f.diff]
+        if len(idx) != 1:
+            return None
+        j = idx[0]
+        scal = E.mul(E.Const(t.coeff), *t.scalars)
+        left = E.mul(*t.chain[:j]) if j else None
+        right = E.mul(*t.chain[j + 1:]) if j + 1 < len(t.chain) else None
+        out.append((scal, left, right))
+    return out
+
+
+def _solve_matrix(h, dh, x, C):
+    terms = _one_product_terms(dh, x)
+    if terms is not None:
+        keys_r = {(r.key if r is not None else None) for _, _, r in terms}
+        keys_l = {(l.key if l is not None else None) for _, l, _ in terms}
+        A = B = None
+        if len(keys_r) == 1:
+            A = E.add(*(E.mul(s, l if l is not None else E.Identity(x.rows)) for s, l, _ in terms))
+            B = terms[0][2]
+        elif len(keys_l) == 1:
+            A = terms[0][1]
+            B = E.add(*(E.mul(s, r if r is not None else E.Identity(x.cols)) for s, _, r in terms))
+        if A is not None or B is not None:
+            A = simplify(A) if A is not None else None
+            B = simplify(B) if B is not None else None
+            ca, a1 = _common_factor(A) if A is not None else (Fraction(1), None)
+            cb, b1 = _common_factor(B) if B is not None else (Fraction(1), None)
+            cc, c1 = _common_factor(C)
+            parts, assumptions = [], []
+            for m in (a1, c1, b1):
+                if m is None:
+                    continue
+                if m is c1:
+                    parts.append(c1)
+                    continue
+                inv_m, notes = _invert(m)
+                parts.append(inv_m)
+                assumptions += notes
+            value = E.scale(-cc / (ca * cb), E.mul(*parts))
+            return value, "one term: A X B + C = 0 ⇒ X = −A⁻¹ C B⁻¹", assumptions, False
+    J = simplify(vec_coefficient(dh, x))
+    value = E.mul(E.Const(-1), E.inv(J), E.vec(C))
+    return (value, "several terms (Sylvester form Σ Aₖ X Bₖ + C = 0): vec X = −(Σ Bₖᵀ ⊗ Aₖ)⁻¹ vec C",
+            [f"{to_unicode(_clean(J))} is invertible"], True)
+
+
+def _candidates(g: E.Expr, x: E.Symbol) -> list:
+    """∇f itself, and — when it holds X⁻¹ — ∇f multiplied through by X (X invertible on the domain)."""
+    out = [(g, "∇f = 0")]
+    has_inverse = any(isinstance(n, E.Inverse) and x.name in _free(n) for n in _walk(g))
+    if has_inverse and x.rows == x.cols and x.rows != 1:
+        out += [(E.mul(x, g, x), f"multiply through by {x.name} on both sides"),
+                (E.mul(x, g), f"multiply through by {x.name} on the left"),
+                (E.mul(g, x), f"multiply through by {x.name} on the right")]
+    return out
+
+
+def _walk(e):
+    stack, seen = [e], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        stack.extend(n.args)
+
+
+def solve_one(g: E.Expr, x: E.Symbol) -> Piece:
+    """Solve g(x) = 0 for x when g (or g multiplied through by x) is affine in x."""
+    for h, how in _candidates(g, x):
+        h = expanded(h)
+        dh = _affine_differential(h, x)
+        if dh is None:
+            continue
+        if not x.name in _free(h) and isinstance(dh, E.Zero):
+            continue
+        C = simplify(substitute(h, {x: E.Zero(*x.shape)}))
+        vec = False
+        if x.is_scalar:
+            value, method, assumptions = _solve_scalar(h, dh, x, C)
+        elif x.cols == 1:
+            value, method, assumptions = _solve_vector(h, dh, x, C)
+        else:
+            value, method, assumptions, vec = _solve_matrix(h, dh, x, C)
+        if how != "∇f = 0":
+            method = f"{how}; {method}"
+            assumptions = [f"{x.name} is invertible"] + assumptions
+        return Piece(x, _clean(h), method, _factored(_clean(value)), vec, assumptions)
+    if x.name not in _free(g):
+        raise NotSolvable(f"∇f does not depend on {x.name}: ∇f = 0 is a condition on the data, "
+                          f"not an equation for {x.name}")
+    bad = nonlinear_part(g, x.name)
+    raise NotSolvable(f"∇f is not affine in {x.name}: {to_text(bad) if bad is not None else to_text(g)}")
+
+
+def solve_system(gradients: dict, variables: dict) -> list:
+    """Eliminate the variables one at a time; back-substitute. Returns [Piece] with final values."""
+    eqs = dict(gradients)
+    remaining = list(variables)
+    solved: list = []
+    while remaining:
+        reasons = {}
+        for name in remaining:
+            try:
+                piece = solve_one(eqs[name], variables[name])
+            except NotSolvable as err:
+                reasons[name] = str(err)
+                continue
+            others = [n for n in remaining if n != name]
+            if piece.vec and others:
+                reasons[name] = f"{name} has only a vec (Kronecker) solution, which cannot be substituted"
+                continue
+            break
+        else:
+            if len(variables) == 1:
+                raise NotSolvable(next(iter(reasons.values())) + "; no closed form: use gradient descent")
+            detail = "; ".join(f"for {n}: {r}" for n, r in reasons.items())
+            raise NotSolvable(f"the joint system has no closed form here ({detail}); use gradient descent")
+        solved.append(piece)
+        remaining.remove(name)
+        for n in remaining:
+            eqs[n] = simplify(substitute(eqs[n], {variables[name]: piece.value}))
+    # back-substitution: a value may mention variables solved after it
+    for i in range(len(solved) - 1, -1, -1):
+        later = {p.variable: p.value for p in solved[i + 1:] if not p.vec}
+        if later:
+            solved[i].value = _clean(substitute(solved[i].value, later))
+    return solved
+
+
+def stationary(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Solution:
+    """The stationary point(s) of a scalar `expr` in closed form, without the numeric checks."""
+    f, variables, notes = prepare(expr, wrt, decls, kw)
+    if not f.is_scalar:
+        raise DerivationError(f"solve needs a scalar f, but `{expr}` is {E.fmt_shape(f.shape)}")
+    result = derive(f, variables, expr)
+    notes = notes + result.notes
+    gradients = {dv.name: simplify(dv.expr) for dv in result.derivatives}
+    for name, x in variables.items():
+        if x.symmetric:
+            notes.append(f"{name} = {name}ᵀ: the stationarity condition is sym(∇f) = 0 — the Lagrangian "
+                         f"tr(Λᵀ({name} − {name}ᵀ)) gives the same once Λ is eliminated by adding the "
+                         "transposed equation")
+    pieces = solve_system(gradients, variables)
+    return Solution(expr, f, variables, {k: display(g) for k, g in gradients.items()}, pieces, notes)
+
+
+def gd_step(expr: str, wrt=None, decls: Decls | None = None, rate: str = "γ", **kw) -> list:
+    """The gradient-descent step in matrix form, w ← w − γ ∇f(w), with ∇f written out."""
+    f, variables, _ = prepare(expr, wrt, decls, kw)
+    result = derive(f, variables, expr)
+    out = []
+    for dv in result.derivatives:
+        x = dv.name
+        out.append(f"{x} ← {x} − {rate} ({to_unicode(dv.expr)})")
+    return out
+
+
+def solve(expr: str, wrt=None, decls: Decls | None = None, positive=None, check: bool = True,
+          seed: int = 0, **kw) -> Solution:
+    """Solve ∇f = 0 in closed form, classify the point (minimum / maximum / saddle / cannot tell),
+    and verify by numbers: ∇f ≈ 0 at the returned point, and a numerical optimiser agrees."""
+    from .classify import classify_solution
+
+    sol = stationary(expr, wrt, decls, **kw)
+    pos = set(split_names([positive] if isinstance(positive, str) else (positive or [])))
+    sol.verdict = classify_solution(sol, pos, seed=seed)
+    if check:
+        from .classify import check_solution
+
+        sol.checks = check_solution(sol, sol.verdict, seed=seed)
+    return sol
