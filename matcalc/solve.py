@@ -24,7 +24,7 @@ from .decls import Decls, split_names
 from .differential import d
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
-from .printing.factor import display
+from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import expanded, simplify
 from .walk import symbols_in
