@@ -8,6 +8,7 @@ become `ElementwiseApplyFunction`, ⊙ `HadamardProduct`, `.^p` `HadamardPower`,
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 from . import expr as E
 from . import functions
@@ -174,19 +175,31 @@ def from_sympy(s) -> E.Expr:
     return go(s)
 
 
+@lru_cache(maxsize=1)
+def _body_patterns():
+    """(wild, [(record, its SymPy body in the wild)]), the larger bodies first; plain
+    function classes (sp.tanh) are matched by name instead."""
+    sp = _sp()
+    w = sp.Wild("w")
+    out = []
+    for record in functions.FUNCTIONS_LIST:
+        if record.sympy is None:
+            continue
+        pattern = record.sympy(sp, w)
+        if not (isinstance(pattern, sp.Function) and len(pattern.args) == 1):
+            out.append((record, pattern))
+    out.sort(key=lambda rp: -sp.count_ops(rp[1]))
+    return w, out
+
+
 def _as_function(x):
     """(record name, argument) when the scalar SymPy expression x is one of the records'
     bodies applied to an argument (Max(0, u) is relu(u), 1/(1 + e^(-u)) is sigmoid(u))."""
     sp = _sp()
     if isinstance(x, sp.MatrixExpr) or x.is_Atom or isinstance(x, sp.Function) and len(x.args) == 1:
         return None
-    w = sp.Wild("w")
-    records = sorted((r for r in functions.FUNCTIONS_LIST if r.sympy is not None),
-                     key=lambda r: -sp.count_ops(r.sympy(sp, w)))
-    for record in records:
-        pattern = record.sympy(sp, w)
-        if isinstance(pattern, sp.Function) and len(pattern.args) == 1:
-            continue  # a plain function class: matched by name
+    w, patterns = _body_patterns()
+    for record, pattern in patterns:
         m = x.match(pattern)
         if m and w in m and sp.simplify(pattern.subs(w, m[w]) - x) == 0:
             return record.name, m[w]
