@@ -23,20 +23,9 @@ from .simplify import simplify, sym
 from .walk import symbols_in
 
 
-def _decls(decls: Decls | None, kw: dict) -> Decls:
-    if decls is not None and kw:
-        raise TypeError("pass either decls= or keyword declarations, not both")
-    if decls is not None:
-        return decls
-    unknown = set(kw) - {"scalar", "vector", "matrix", "symmetric", "dim"}
-    if unknown:
-        raise TypeError(f"unknown declaration keyword(s): {', '.join(sorted(unknown))}")
-    return Decls.build(**kw)
-
-
 def parse(text: str, decls: Decls | None = None, **kw) -> E.Expr:
     """Parse matrix notation: `parse("x^T A x")`, `parse("tr(S^-1 M)", symmetric="S")`."""
-    return _parse(text, _decls(decls, kw))
+    return _parse(text, Decls.from_arguments(decls, kw))
 
 
 @dataclass
@@ -193,7 +182,7 @@ class Result:
         exprs = [self.f] + [dv.expr for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
-            raise DeclarationError(f"--at needs a value for {', '.join(missing)}")
+            raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
         for name, s in symbols_of(self.f).items():
             v = env[name]
             if s.shape[0] == 1 and s.shape[1] == 1 and v.shape != (1, 1):
@@ -319,7 +308,7 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
             names = list(symbols)
         else:
             raise DeclarationError(
-                f"say which variable to differentiate with respect to, e.g. --wrt "
+                f"say which variable to differentiate with respect to, e.g. wrt="
                 f"{sorted(symbols)[0] if symbols else 'x'} (the expression has "
                 f"{', '.join(sorted(symbols)) or 'no variables'})"
             )
@@ -335,7 +324,7 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
 
 def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
     """What every entry point starts with: f parsed, the variables, and notes about them."""
-    decls = _decls(decls, kw)
+    decls = Decls.from_arguments(decls, kw)
     f = _parse(expr, decls)
     variables, notes = resolve_variables(f, wrt, decls)
     return f, variables, notes

@@ -321,7 +321,7 @@ def observations_from(data, s: Schedule) -> list:
 
     data = json.loads(data) if isinstance(data, str) else data
     if not isinstance(data, list) or not data:
-        raise DeclarationError("--data must be a JSON list of observations")
+        raise DeclarationError("data= must be a JSON list of observations")
     others = [n for n in symbols_of(s.f) if n not in s.weights]
     out = []
     for row in data:

@@ -181,13 +181,12 @@ def _small_sizes(exprs) -> dict:
 def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: int = 0,
           **kw) -> CheckReport:
     """Compare `claim` with the derivative of `expr` wrt `wrt` (see the module docstring)."""
-    from .api import _decls
 
-    decls = _decls(decls, kw)
+    decls = Decls.from_arguments(decls, kw)
     seed = seed % 2**32  # any integer is a valid seed
     result = diff(expr, wrt, decls)
     if len(result.derivatives) != 1:
-        raise DeclarationError("check one variable at a time: --wrt names a single variable")
+        raise DeclarationError("check one variable at a time: wrt= names a single variable")
     dv = result.derivatives[0]
     report = CheckReport(expr, dv.name, claim, False, dv.kind, dv.notation("text"),
                          dv.notation("unicode"), notes=list(result.notes))

@@ -26,7 +26,10 @@ Examples:
 
 
 def _fail(message: str, code: int = 2):
-    click.echo(f"{click.style('error:', fg='red', bold=True)} {message}", err=True)
+    """The message on stderr, with the library's argument names shown as flags (wrt= → --wrt)."""
+    from .errors import as_flags
+
+    click.echo(f"{click.style('error:', fg='red', bold=True)} {as_flags(message)}", err=True)
     sys.exit(code)
 
 
@@ -191,14 +194,32 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
 def _finish(notes, report, what: str, fmt: str = "text"):
     """Notes and the self-check line on stderr; a failed self-check is loud and exits 1."""
     if fmt != "json":
+        from .errors import as_flags
+
         for note in notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(f"note: {as_flags(note)}", err=True)
         if report is not None:
             click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
         click.echo(f"WARNING: {what} does not match finite differences; this is a bug in matcalc, "
                    "please report it with the input", err=True)
         sys.exit(1)
+
+
+def _print_grades(rows, counts, fmt: str):
+    """A table of verdicts and a summary line, or the same as JSON."""
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"results": rows, "summary": counts}, indent=2, ensure_ascii=False))
+        return
+    width = max([len(r["id"]) for r in rows] + [2])
+    click.echo(f"{'id':<{width}}  {'verdict':<8} {'diagnosis':<10} reason")
+    for r in rows:
+        reason = r["reason"] if len(r["reason"]) <= 90 else r["reason"][:87] + "..."
+        click.echo(f"{r['id']:<{width}}  {r['verdict']:<8} {r['diagnosis'] or '-':<10} {reason}")
+    click.echo(f"{len(rows)} records: {counts['correct']} correct, {counts['wrong']} wrong, "
+               f"{counts['error']} could not be checked")
 
 
 def _print_steps(derivations, fmt: str):
@@ -258,10 +279,11 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
         from .grading import grade_file
 
         try:
-            code = grade_file(file_, fmt, jobs, seed)
+            rows, counts = grade_file(file_, jobs, seed)
         except MatcalcError as err:
             _fail(str(err))
-        sys.exit(code)
+        _print_grades(rows, counts, fmt)
+        sys.exit(0 if counts["correct"] == len(rows) else 1)
     if not expression or not wrt or claim is None:
         _fail('check needs EXPRESSION, --wrt and --claim, e.g. matcalc check "x^T A x" --wrt x --claim "2 A x"')
     from .check import check as run_check

@@ -83,6 +83,18 @@ class Decls:
     dims: dict = field(default_factory=dict)  # name -> (rows, cols or None)
 
     @classmethod
+    def from_arguments(cls, decls: "Decls | None", kw: dict) -> "Decls":
+        """The declarations an API function got: a Decls, or keywords (vector="v", dim=...)."""
+        if decls is not None and kw:
+            raise TypeError("pass either decls= or keyword declarations, not both")
+        if decls is not None:
+            return decls
+        unknown = set(kw) - {"scalar", "vector", "matrix", "symmetric", "dim"}
+        if unknown:
+            raise TypeError(f"unknown declaration keyword(s): {', '.join(sorted(unknown))}")
+        return cls.build(**kw)
+
+    @classmethod
     def build(cls, scalar=(), vector=(), matrix=(), symmetric=(), dim=()) -> "Decls":
         """From CLI-style values: lists of names, and dims as 'X=3x4' strings or a dict."""
         d = cls(
@@ -99,12 +111,12 @@ class Decls:
                 for part in _split_dim_items(item):
                     if "=" not in part:
                         raise DeclarationError(
-                            f"bad --dim {part!r}: write NAME=SIZE, e.g. X=3x4 or X=n x m"
+                            f"bad dim={part!r}: write NAME=SIZE, e.g. X=3x4 or X=n x m"
                         )
                     name, spec = part.split("=", 1)
                     name = name.strip()
                     if not NAME_RE.match(name):
-                        raise DeclarationError(f"bad --dim {part!r}: {name!r} is not a name")
+                        raise DeclarationError(f"bad dim={part!r}: {name!r} is not a name")
                     d.dims[name] = parse_dim_spec(spec)
         kinds = [d.scalars, d.vectors, d.matrices | d.symmetric]
         for i, a in enumerate(kinds):

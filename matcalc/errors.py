@@ -1,4 +1,18 @@
-"""Exceptions a user can cause. The CLI turns them into exit code 2; anything else is a bug."""
+"""Exceptions a user can cause. The CLI turns them into exit code 2; anything else is a bug.
+
+Messages name the API's arguments as `wrt=x`, `vector=mu`, `dim=X=3x4`; the CLI shows
+them as its flags (`--wrt x`) with `as_flags`.
+"""
+import re
+
+ARGUMENTS = ("wrt", "scalar", "vector", "matrix", "symmetric", "dim", "at", "data", "claim",
+             "layer", "input", "upstream", "weights")
+_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=")
+
+
+def as_flags(message: str) -> str:
+    """`wrt=x` → `--wrt x`: a library message in the command line's words."""
+    return _ARGUMENT_RE.sub(lambda m: f"--{m.group(1)} ", message)
 
 
 class MatcalcError(Exception):
@@ -14,7 +28,7 @@ class ShapeError(MatcalcError):
 
 
 class DeclarationError(MatcalcError):
-    """A malformed --dim / --scalar / --at value."""
+    """A malformed dim= / scalar= / at= value."""
 
 
 class DerivationError(MatcalcError):

@@ -87,20 +87,8 @@ def grade(records: list, jobs: int = 0, seed: int = 0) -> list:
         return list(pool.map(grade_record, work, chunksize=max(1, len(work) // (4 * workers))))
 
 
-def grade_file(path: str, fmt: str = "text", jobs: int = 0, seed: int = 0) -> int:
-    """Print the verdicts of every record and a summary; exit code 0 if all are correct."""
-    import click
-
+def grade_file(path: str, jobs: int = 0, seed: int = 0):
+    """The verdict of every record of a JSON/YAML/CSV file, and the counts per verdict."""
     rows = grade(load_records(path), jobs, seed)
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("correct", "wrong", "error")}
-    if fmt == "json":
-        click.echo(json.dumps({"results": rows, "summary": counts}, indent=2, ensure_ascii=False))
-    else:
-        width = max([len(r["id"]) for r in rows] + [2])
-        click.echo(f"{'id':<{width}}  {'verdict':<8} {'diagnosis':<10} reason")
-        for r in rows:
-            reason = r["reason"] if len(r["reason"]) <= 90 else r["reason"][:87] + "..."
-            click.echo(f"{r['id']:<{width}}  {r['verdict']:<8} {r['diagnosis'] or '-':<10} {reason}")
-        click.echo(f"{len(rows)} records: {counts['correct']} correct, {counts['wrong']} wrong, "
-                   f"{counts['error']} could not be checked")
-    return 0 if counts["correct"] == len(rows) else 1
+    return rows, counts

@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 
 from . import expr as E
-from .api import _decls
 from .decls import Decls
 from .differential import d
 from .errors import ShapeError
@@ -111,7 +110,7 @@ class Graph:
 def build_graph(f: E.Expr, source: str = "", at: dict | None = None) -> Graph:
     if not f.is_scalar or any(not s.is_scalar for s in _inputs(f)):
         raise ShapeError("matcalc graph draws scalar expressions of scalar variables "
-                         "(declare them with --scalar x,y,z)")
+                         "(declare them with scalar=x,y,z)")
     nodes: list = []
     by_key: dict = {}
     counter = [0]
@@ -183,7 +182,7 @@ def _numbers(g: Graph, at: dict):
     env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in at.items()}
     missing = [n.name for n in g.nodes if n.definition is None and n.name not in env]
     if missing:
-        raise DeclarationError(f"graph --at needs a value for {', '.join(missing)}")
+        raise DeclarationError(f"graph: at= needs a value for {', '.join(missing)}")
     for n in g.nodes:
         if n.definition is not None:
             env[n.name] = evaluate(n.definition, env)
@@ -199,5 +198,5 @@ def _numbers(g: Graph, at: dict):
 
 def graph(expr: str, decls: Decls | None = None, at: dict | None = None, **kw) -> Graph:
     """The computational graph of a scalar `expr` of scalar variables."""
-    decls = _decls(decls, kw)
+    decls = Decls.from_arguments(decls, kw)
     return build_graph(_parse(expr, decls), expr, at)
