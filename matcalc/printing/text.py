@@ -240,7 +240,8 @@ _SUP = str.maketrans("0123456789-/()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ⁽⁾"
 
 
 class UnicodePrinter(TextPrinter):
-    """For a terminal: Aᵀ, X⁻¹, X⁻ᵀ, x², ⊙, ln."""
+    """For a terminal: Aᵀ, X⁻¹, X⁻ᵀ, x², x∘², ⊙, ⊘, √, ln. The all-ones array prints
+    as ones(n): a bare 𝟙 would not say its size."""
 
     transpose = "ᵀ"
     inverse = "⁻¹"
@@ -252,9 +253,6 @@ class UnicodePrinter(TextPrinter):
     def power_suffix(self, p, elementwise: bool) -> str:
         s = E.fmt_number(p).translate(_SUP)
         return ("∘" if elementwise else "") + s
-
-    def _print_Ones(self, e):
-        return "𝟙", ATOM
 
     def name(self, n: str) -> str:
         from ..decls import GREEK_LETTER_NAMES
@@ -318,7 +316,8 @@ class LatexPrinter(TextPrinter):
         return self.number(e.value), (NEG if e.value < 0 else ATOM)
 
     def _print_Ones(self, e):
-        return "\\mathbf{1}", ATOM
+        r, c = e.shape
+        return f"\\mathbf{{1}}_{{{r}}}" if c == 1 else f"\\mathbf{{1}}_{{{r} \\times {c}}}", ATOM
 
     def join_product(self, pieces):
         return " ".join(pieces)
@@ -347,7 +346,10 @@ class LatexPrinter(TextPrinter):
         return self._FUNCS.get(name, f"\\operatorname{{{name}}}")
 
     def _print_Func(self, e):
-        return self.call(self.func_name(e.name), self.p(e.arg, 0)), ATOM
+        name = self.func_name(e.name)
+        if _square_matrix(e.arg) and e.name in ("exp", "log"):
+            name += "."  # \exp.(X): elementwise on a square matrix, as in the text notation
+        return self.call(name, self.p(e.arg, 0)), ATOM
 
     def norm(self, u, sub):
         return f"\\left\\|{self.p(u, 0)}\\right\\|" + ("_F" if sub else "")
@@ -360,7 +362,8 @@ class LatexPrinter(TextPrinter):
             found = self.norm_of(e.base)
             if found is not None:
                 return self.norm(*found), ATOM
-            return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
+            if not _square_matrix(e.base):  # √X of a square matrix would read as sqrtm
+                return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
         p = E.fmt_number(e.exponent)
         circ = "{\\circ " if not e.base.is_scalar else "{"
         return f"{self.p(e.base, POSTFIX + 1)}^{circ}{p}}}", POSTFIX
