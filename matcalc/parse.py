@@ -779,6 +779,9 @@ class _Builder:
                 )
 
     def require_shape(self, r: _R, shape):
+        if r.op == "num" and r.data == 0:  # a bare `0` where an array is asked for: the zero array
+            r.op, r.shape = "zero", tuple(shape)
+            return
         ok = all(self.dims.unify(a, b) for a, b in zip(r.shape, shape))
         if not ok:
             self._name_dims()
@@ -823,6 +826,9 @@ class _Builder:
 
     def build_num(self, r, kids):
         return E.Const(r.data)
+
+    def build_zero(self, r, kids):
+        return E.Zero(*self.shape_of(r))
 
     def _symbol(self, name, diff=False):
         shape, symmetric = self.symbols[name]

@@ -101,3 +101,19 @@ def test_non_ascii_digits_are_not_numbers():
     """`𝟙` (a double-struck one) used to be read as the number 1."""
     with pytest.raises(matcalc.ParseError):
         matcalc.parse("x + 𝟙")
+
+
+@pytest.mark.parametrize("notation", NOTATIONS)
+def test_a_zero_answer_reads_back_as_the_zero_array(notation):
+    """`0` printed for a zero gradient is the zero array where an array is asked for
+    (found by the property tests: `sum(x - 2 (x + a) + x)` wrt x)."""
+    from matcalc.verify import verify
+
+    r = matcalc.diff("sum(x - 2 (x + a) + x)", "x")
+    assert verify(r).passed
+    dv = r.derivatives[0]
+    printed = dv.notation(notation)
+    assert printed == "0"
+    back = read_back(printed, notation, r, dv)
+    assert back.shape == dv.expr.shape
+    assert_same_value(dv.expr, back, [r.f])
