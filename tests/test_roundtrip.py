@@ -10,21 +10,20 @@ test_cookbook.py (test_finite_differences); here only printing and parsing are o
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-import numpy as np
 import pytest
 
 import matcalc
-from matcalc.api import parse_in_context
 from matcalc.latex_input import from_latex
-from matcalc.numeric import evaluate, sample_point, sample_valid_point
+from matcalc.printing.text import to_text
+from printed import assert_same_value, read_back
 from test_cookbook import CASES
 
 NOTATIONS = ("text", "unicode", "latex")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _result(expr: str, wrt: str, decls_key):
     return matcalc.diff(expr, wrt, **{k: v for k, v in decls_key})
 
@@ -33,25 +32,8 @@ def _key(decls: dict):
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in decls.items()))
 
 
-def read_back(printed: str, notation: str, r, dv):
-    """The printed answer `printed` of derivative dv of r, parsed back in r's context."""
-    shape = r.f.shape if dv.kind == "differential" else dv.expr.shape
-    text = from_latex(printed) if notation == "latex" else printed
-    return parse_in_context(text, r.f, r.wrt, None, shape)
-
-
-def assert_same_value(shown, back, context, seed: int = 0):
-    """shown and back agree at two sampled points (relative error below 1e-8)."""
-    exprs = [*context, shown, back]
-    rng = np.random.default_rng(seed)
-    sizes, _ = sample_point(exprs, rng)
-    for _ in range(2):
-        env = sample_valid_point(exprs, sizes, rng)
-        want, got = evaluate(shown, env, sizes), evaluate(back, env, sizes)
-        assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
-        scale = max(np.max(np.abs(want)), 1e-8)
-        err = np.max(np.abs(got - want)) / scale
-        assert err < 1e-8, f"value differs (relative error {err:.1e})"
+def _shape(r, dv):
+    return r.f.shape if dv.kind == "differential" else dv.expr.shape
 
 
 def _params():
@@ -64,13 +46,9 @@ def test_printed_answer_reads_back_with_equal_value(expr, wrt, decls, notation):
     r = _result(expr, wrt, _key(decls))
     for dv in r.derivatives:
         printed = dv.notation(notation)
-        back = read_back(printed, notation, r, dv)
-        try:
-            assert_same_value(dv.expr, back, [r.f])
-        except AssertionError as err:
-            raise AssertionError(f"{notation} output {printed!r} of {expr} reads back as "
-                                 f"{matcalc.api.to_text(back)}: {err}") from None
-
+        back = read_back(printed, notation, r.f, r.wrt, _shape(r, dv))
+        assert_same_value(dv.expr, back, [r.f], what=f"{notation} output {printed!r} of {expr} "
+                                                     f"read back as {to_text(back)}")
 
 
 # The spellings the printers use, each read as the notation it stands for.
@@ -114,6 +92,6 @@ def test_a_zero_answer_reads_back_as_the_zero_array(notation):
     dv = r.derivatives[0]
     printed = dv.notation(notation)
     assert printed == "0"
-    back = read_back(printed, notation, r, dv)
+    back = read_back(printed, notation, r.f, r.wrt, _shape(r, dv))
     assert back.shape == dv.expr.shape
     assert_same_value(dv.expr, back, [r.f])
