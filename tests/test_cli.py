@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from matcalc.cli import main
-from printed import assert_printed_value
+from printed import assert_close, assert_printed_value
 
 
 def run(*args):
@@ -146,3 +146,30 @@ def test_installed_console_script_runs():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(A + A^T) x"
+
+
+@pytest.mark.parametrize("expr,wrt", [("a^T X A X a", "X"), ("x^T A x", "x"),
+                                      ("sum(log(1 + exp(-y .* (X w)))) + lambda w^T w", "w")])
+def test_steps_json_every_step_has_the_value_of_df(expr, wrt):
+    """diff --steps --format json: each step's NumPy code and text equal df, and the
+    final answer equals the derivative (itself checked against finite differences)."""
+    from matcalc.numeric import evaluate
+
+    from printed import numpy_value, points
+
+    code, out = run_stdout("diff", expr, "--wrt", wrt, "--steps", "--format", "json")
+    assert code == 0, out
+    steps = json.loads(out)["steps"]
+    r = _verified(expr, wrt)
+    dv = r.derivatives[0]
+    sizes, envs = points([r.f, r.differential, dv.expr])
+    for env in envs:
+        df = evaluate(r.differential, env, sizes)
+        for step in steps:
+            assert_close(numpy_value(step["numpy"], env, sizes), df, f"step {step['rule']}: {step['numpy']}")
+        assert_close(numpy_value(steps[-1]["result_numpy"], env, sizes), evaluate(dv.expr, env, sizes),
+                     "result_numpy")
+    for step in steps[1:]:  # the first is d(f) itself
+        rhs = step["text"].removeprefix("df = ").split("  =>  ")[0]
+        assert_printed_value(rhs, "text", r.differential, r.f, r.wrt, r.f.shape, what=step["text"])
+    assert_printed_value(steps[-1]["result"], "text", dv.expr, r.f, r.wrt)
