@@ -22,7 +22,7 @@ _WORD_COMMANDS = {
 _GREEK_FUNCTIONS = {k: v for k, v in _LATEX_FUNCTIONS.items() if k in GREEK}
 _SYMBOLS = {
     "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "*", "times": "*",
-    "ast": "*", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
+    "ast": "*", "oslash": "./", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
 }
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle"}
 _SPACES = {",", ";", "!", ":", "quad", "qquad", " "}
@@ -58,8 +58,25 @@ def _argument(text: str, i: int):
 
 def _opens_call(rest: str) -> bool:
     """Does a parenthesis follow (so that `\\ln(x) y` stays ln(x)·y)?"""
-    rest = rest.lstrip()
+    rest = rest.lstrip().removeprefix(".")  # \\exp.\\left(X\\right): elementwise, as exp.(X)
     return rest.startswith("(") or rest.startswith("\\left(")
+
+
+_DIGIT_SUBSCRIPT = re.compile(r"_\{\s*([0-9]+)\s*\}")
+_HADAMARD_POWER = re.compile(r"\^\s*\{\s*\\circ(?![A-Za-z])")
+
+
+def _ones(text: str, i: int):
+    """`\\mathbf{1}_{n}` → ones(n), `\\mathbf{1}_{n \\times m}` → ones(n, m); a bare
+    `\\mathbf{1}` is `ones`, its size inferred. Returns (matcalc text, index after it)."""
+    j = i
+    while j < len(text) and text[j] == " ":
+        j += 1
+    if j < len(text) and text[j] == "_":
+        sub, i = _argument(text, j + 1)
+        sizes = [from_latex(p).strip() for p in re.split(r"\\times|×|,", sub)]
+        return f" ones({', '.join(sizes)}) ", i
+    return " ones ", i
 
 
 def from_latex(text: str) -> str:
@@ -71,6 +88,18 @@ def from_latex(text: str) -> str:
     i = 0
     while i < len(text):
         ch = text[i]
+        hadamard_power = _HADAMARD_POWER.match(text, i) if ch == "^" else None
+        if hadamard_power:  # X^{\circ 2}: the elementwise power X .^ 2
+            group, i = _group(text, text.index("{", i))
+            exponent = group.strip().removeprefix("\\circ")
+            out.append(f" .^({from_latex(exponent)})")
+            continue
+        digits = _DIGIT_SUBSCRIPT.match(text, i) if ch == "_" else None
+        if digits and out and out[-1].rstrip()[-1:].isalpha():
+            # W_{1}, \\delta_{1}: the printed form of the names W1 and delta1
+            out[-1] = out[-1].rstrip() + digits.group(1)
+            i = digits.end()
+            continue
         if ch != "\\":
             out.append(ch)
             i += 1
@@ -92,7 +121,10 @@ def from_latex(text: str) -> str:
         elif name in _STYLE:
             arg, i = _argument(text, i)
             inner = from_latex(arg)
-            if name in ("mathrm", "operatorname", "text", "operatorname*") and inner == "d":
+            if name in ("mathbf", "boldsymbol", "bm") and inner == "1":  # the all-ones array
+                ones, i = _ones(text, i)
+                out.append(ones)
+            elif name in ("mathrm", "operatorname", "text", "operatorname*") and inner == "d":
                 out.append("d")  # \mathrm{d}X: a differential
             elif inner.isalpha() and len(inner) > 1:  # \operatorname{tr}(…) is a call
                 out.append(f" {inner}" + ("" if _opens_call(text[i:]) else " "))

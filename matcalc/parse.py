@@ -100,7 +100,7 @@ def _pair_norm_bars(text: str) -> str:
             i += 1
             continue
         before = "".join(out).rstrip()
-        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")'ᵀ¹²³⟫}_")
+        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")'ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⟫}_")
         closing = depth > 0 and after_operand
         depth += -1 if closing else 1
         out.append(("⟫" if closing else "⟪") + " " * (width - 1))
@@ -117,8 +117,9 @@ _TOKEN_NAMES = {
     "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "COMMA": "','", "MULOP": "'*'",
     "HADAMARD": "'.*'", "EDIV": "'./'", "TRANSPOSE": "'^T'", "INVERSE": "'^-1'",
     "INVTRANSPOSE": "'^-T'", "POW": "'^'", "EPOW": "'.^'", "$END": "end of input",
-    "NORMSUB": "'_F'", "SUPERSCRIPT": "a superscript",
+    "NORMSUB": "'_F'", "SUPERSCRIPT": "a superscript", "ESUPERSCRIPT": "a superscript",
 }
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ", "0123456789-/")
 
 
 def _caret(text: str, pos: int) -> str:
@@ -327,9 +328,20 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
         def superscript(self, ch):
             r, tok = ch
-            value = {"²": 2, "³": 3}[str(tok)]
-            e = _R("num", (), tok.start_pos, tok.end_pos, Fraction(value))
+            value = Fraction(str(tok).translate(_FROM_SUPERSCRIPT))
+            e = _R("num", (), tok.start_pos, tok.end_pos, value)
             return postfix("power", r, tok.end_pos, e)
+
+        def esuperscript(self, ch):  # x∘²: the elementwise (Hadamard) power
+            r, tok = ch
+            value = Fraction(str(tok)[1:].translate(_FROM_SUPERSCRIPT))
+            e = _R("num", (), tok.start_pos, tok.end_pos, value)
+            return postfix("epower", r, tok.end_pos, e)
+
+        @v_args(meta=True)
+        def root(self, meta, ch):  # √x, √(…)
+            (a,) = ch
+            return _R("call", [a], meta.start_pos, a.end, "sqrt")
 
         def exp_number(self, ch):
             (tok,) = ch
@@ -781,6 +793,9 @@ class _Builder:
                 )
 
     def require_shape(self, r: _R, shape):
+        if r.op == "num" and r.data == 0:  # a bare `0` where an array is asked for: the zero array
+            r.op, r.shape = "zero", tuple(shape)
+            return
         ok = all(self.dims.unify(a, b) for a, b in zip(r.shape, shape))
         if not ok:
             self._name_dims()
@@ -825,6 +840,9 @@ class _Builder:
 
     def build_num(self, r, kids):
         return E.Const(r.data)
+
+    def build_zero(self, r, kids):
+        return E.Zero(*self.shape_of(r))
 
     def _symbol(self, name, diff=False):
         shape, symmetric = self.symbols[name]

@@ -3,11 +3,11 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from matcalc.cli import main
+from printed import assert_close, assert_printed_value
 
 
 def run(*args):
@@ -31,14 +31,32 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("expr,wrt,extra", CASES)
-@pytest.mark.parametrize("fmt", ["text", "unicode", "latex", "differential"])
-def test_each_format_prints_one_answer(expr, wrt, extra, fmt):
+def _verified(expr, wrt):
+    """The library's answer, checked against finite differences."""
+    import matcalc
+    from matcalc.verify import verify
+
+    r = matcalc.diff(expr, wrt)
+    assert verify(r).passed, r
+    return r
+
+
+@pytest.mark.parametrize("expr,wrt,extra", CASES + [("X^-1", "X", []), ("tr(A X B)", "X", [])])
+@pytest.mark.parametrize("fmt", ["text", "unicode", "latex", "numpy", "differential"])
+def test_each_format_prints_the_answer(expr, wrt, extra, fmt):
+    """What each format prints has the value of the answer (parsed back for the
+    notations, executed for NumPy); the answer itself matches finite differences."""
     code, out = run_stdout("diff", expr, "--wrt", wrt, "--format", fmt, *extra)
     assert code == 0, out
-    assert out.strip()
+    r = _verified(expr, wrt)
+    dv = r.derivatives[0]
+    printed = out.strip()
     if fmt == "differential":
-        assert out.startswith("df = ")
+        assert printed.startswith("df = ")
+        assert_printed_value(printed[len("df = "):], "text", r.differential, r.f, r.wrt, r.f.shape)
+    else:
+        shape = r.f.shape if dv.kind == "differential" else dv.expr.shape
+        assert_printed_value(printed, fmt, dv.expr, r.f, r.wrt, shape)
 
 
 def test_text_output_re_parses_to_an_equal_expression():
@@ -52,40 +70,27 @@ def test_text_output_re_parses_to_an_equal_expression():
         assert equal(parse_like(out.strip(), r), r.expr)
 
 
-def _random_values(result, rng):
-    from matcalc.numeric import sample_point
-
-    sizes, env = sample_point([result.f, result.expr], rng)
-    return sizes, env
-
-
-@pytest.mark.parametrize("expr,wrt,extra", CASES + [("X^-1", "X", []), ("tr(A X B)", "X", [])])
-def test_numpy_output_evaluates_to_the_result(expr, wrt, extra, rng):
-    import matcalc
-    from matcalc.numeric import evaluate
-
-    code, out = run_stdout("diff", expr, "--wrt", wrt, "--format", "numpy", *extra)
+@pytest.mark.parametrize("expr,wrt,extra", CASES)
+def test_json_has_the_documented_keys_and_values(expr, wrt, extra):
+    code, out = run_stdout("diff", expr, "--wrt", wrt, "--format", "json", *extra)
     assert code == 0, out
-    r = matcalc.diff(expr, wrt)
-    sizes, env = _random_values(r, rng)
-    # vectors are 1-D arrays in the generated code
-    from matcalc.printing.numpy import py_name
-
-    names = {py_name(k): (v[:, 0] if v.shape[1] == 1 and v.shape[0] > 1 else (v.item() if v.shape == (1, 1) else v))
-             for k, v in env.items()}
-    value = eval(out.strip(), {"np": np}, names)  # our own generated code, not user text
-    expected = evaluate(r.expr, env, sizes)
-    np.testing.assert_allclose(np.asarray(value).reshape(expected.shape) if expected.size == np.size(value) else value,
-                               expected, rtol=1e-9, atol=1e-12)
-
-
-def test_json_has_the_documented_keys():
-    code, out = run_stdout("diff", "x^T A x", "--wrt", "x", "--format", "json")
     data = json.loads(out)
     for key in ("expr", "wrt", "kind", "result", "unicode", "latex", "numpy", "differential", "shape"):
         assert key in data
-    assert data["kind"] == "gradient" and data["result"] == "(A + A^T) x"
     assert data["check"]["passed"]  # the self-check against finite differences
+    r = _verified(expr, wrt)
+    dv = r.derivatives[0]
+    assert data["kind"] == dv.kind and data["shape"] == [str(d) for d in dv.expr.shape]
+    for key, notation in (("result", "text"), ("unicode", "unicode"), ("latex", "latex"), ("numpy", "numpy")):
+        assert_printed_value(data[key], notation, dv.expr, r.f, r.wrt, what=f"json {key}: {data[key]!r}")
+    assert data["differential"].startswith("df = ")
+    assert_printed_value(data["differential"][len("df = "):], "text", r.differential, r.f, r.wrt, r.f.shape)
+
+
+def test_json_of_a_gradient():
+    code, out = run_stdout("diff", "x^T A x", "--wrt", "x", "--format", "json")
+    data = json.loads(out)
+    assert data["kind"] == "gradient" and data["result"] == "(A + A^T) x"
 
 
 def test_several_variables_and_numbers():
@@ -141,3 +146,30 @@ def test_installed_console_script_runs():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(A + A^T) x"
+
+
+@pytest.mark.parametrize("expr,wrt", [("a^T X A X a", "X"), ("x^T A x", "x"),
+                                      ("sum(log(1 + exp(-y .* (X w)))) + lambda w^T w", "w")])
+def test_steps_json_every_step_has_the_value_of_df(expr, wrt):
+    """diff --steps --format json: each step's NumPy code and text equal df, and the
+    final answer equals the derivative (itself checked against finite differences)."""
+    from matcalc.numeric import evaluate
+
+    from printed import numpy_value, points
+
+    code, out = run_stdout("diff", expr, "--wrt", wrt, "--steps", "--format", "json")
+    assert code == 0, out
+    steps = json.loads(out)["steps"]
+    r = _verified(expr, wrt)
+    dv = r.derivatives[0]
+    sizes, envs = points([r.f, r.differential, dv.expr])
+    for env in envs:
+        df = evaluate(r.differential, env, sizes)
+        for step in steps:
+            assert_close(numpy_value(step["numpy"], env, sizes), df, f"step {step['rule']}: {step['numpy']}")
+        assert_close(numpy_value(steps[-1]["result_numpy"], env, sizes), evaluate(dv.expr, env, sizes),
+                     "result_numpy")
+    for step in steps[1:]:  # the first is d(f) itself
+        rhs = step["text"].removeprefix("df = ").split("  =>  ")[0]
+        assert_printed_value(rhs, "text", r.differential, r.f, r.wrt, r.f.shape, what=step["text"])
+    assert_printed_value(steps[-1]["result"], "text", dv.expr, r.f, r.wrt)

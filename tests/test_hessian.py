@@ -106,11 +106,31 @@ def test_vec_jacobian_of_matrix_valued_functions():
         assert matcalc.verify(r).passed, expr
 
 
-def test_cli_hessian_formats_and_errors():
+@pytest.mark.parametrize("fmt", ["text", "unicode", "latex", "numpy", "json"])
+def test_cli_hessian_formats_print_the_hessian(fmt):
+    """Each format's output has the value of the Hessian, itself checked against finite
+    differences of the gradient."""
+    import json
+
+    from printed import assert_printed_value
+
+    expr = "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w"
+    h = matcalc.hessian(expr, "w")
+    assert verify_hessian(h).passed
+    r = CliRunner().invoke(main, ["hessian", expr, "--wrt", "w", "--format", fmt])
+    assert r.exit_code == 0, r.output
+    if fmt == "json":
+        data = json.loads(r.stdout)
+        outputs = [(data[k], n) for k, n in (("result", "text"), ("unicode", "unicode"),
+                                             ("latex", "latex"), ("numpy", "numpy"))]
+    else:
+        outputs = [(r.stdout.strip(), fmt)]
+    for printed, notation in outputs:
+        assert_printed_value(printed, notation, h.expr, h.f, h.wrt)
+
+
+def test_cli_hessian_errors():
     runner = CliRunner()
-    for fmt in ("text", "unicode", "latex", "numpy", "json"):
-        r = runner.invoke(main, ["hessian", "x^T A x", "--wrt", "x", "--format", fmt])
-        assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["hessian", "x^T A x", "--wrt", "x"])
     assert r.stdout.strip() == "A + A^T" and "PASS" in r.stderr
     r = runner.invoke(main, ["hessian", "x x^T", "--wrt", "x"])

@@ -251,7 +251,8 @@ _SUP = str.maketrans("0123456789-/()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ⁽⁾"
 
 
 class UnicodePrinter(TextPrinter):
-    """For a terminal: Aᵀ, X⁻¹, X⁻ᵀ, x², ⊙, ln."""
+    """For a terminal: Aᵀ, X⁻¹, X⁻ᵀ, x², x∘², ⊙, ⊘, √, ln. The all-ones array prints
+    as ones(n): a bare 𝟙 would not say its size."""
 
     transpose = "ᵀ"
     inverse = "⁻¹"
@@ -265,9 +266,6 @@ class UnicodePrinter(TextPrinter):
     def power_suffix(self, p, elementwise: bool) -> str:
         s = E.fmt_number(p).translate(_SUP)
         return ("∘" if elementwise else "") + s
-
-    def _print_Ones(self, e):
-        return "𝟙", ATOM
 
     def name(self, n: str) -> str:
         from ..decls import GREEK_LETTER_NAMES
@@ -329,7 +327,8 @@ class LatexPrinter(TextPrinter):
         return self.number(e.value), (NEG if e.value < 0 else ATOM)
 
     def _print_Ones(self, e):
-        return "\\mathbf{1}", ATOM
+        r, c = e.shape
+        return f"\\mathbf{{1}}_{{{r}}}" if c == 1 else f"\\mathbf{{1}}_{{{r} \\times {c}}}", ATOM
 
     def join_product(self, pieces):
         return " ".join(pieces)
@@ -360,10 +359,6 @@ class LatexPrinter(TextPrinter):
     def function_name(self, f):
         return f.latex_name()
 
-    def _print_Func(self, e):
-        f = functions.get(e.name, "LaTeX name")
-        return self.call(f.latex_name(), self.p(e.arg, 0)), ATOM
-
     def norm(self, u, sub):
         return f"\\left\\|{self.p(u, 0)}\\right\\|" + ("_F" if sub else "")
 
@@ -375,7 +370,8 @@ class LatexPrinter(TextPrinter):
             found = self.norm_of(e.base)
             if found is not None:
                 return self.norm(*found), ATOM
-            return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
+            if not _square_matrix(e.base):  # √X of a square matrix would read as sqrtm
+                return f"\\sqrt{{{self.p(e.base, 0)}}}", ATOM
         p = E.fmt_number(e.exponent)
         circ = "{\\circ " if not e.base.is_scalar else "{"
         return f"{self.p(e.base, POSTFIX + 1)}^{circ}{p}}}", POSTFIX
