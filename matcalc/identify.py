@@ -159,42 +159,66 @@ def pullback(df: E.Expr, variables: dict) -> dict:
 # ---------------------------------------------------------------- forward: E = J dx
 
 
+COEFF_RULES = RuleTable()  # forward: E = J dx
+VEC_RULES = RuleTable()  # vec E = J vec dX
+
+
 def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
     """J with e = J dx, for e a column vector linear in the column-vector differential dx."""
-    n = var.rows
     if not e.has_differential:
-        return E.Zero(e.rows, n)
-    if isinstance(e, E.Symbol):
-        return E.Identity(n)
-    if isinstance(e, E.Add):
-        return E.add(*(coefficient(t, var) for t in e.terms))
-    if isinstance(e, E.Hadamard):
-        k = _the_differential_factor(e.factors)
-        others = e.factors[:k] + e.factors[k + 1 :]
-        return E.mul(E.diag(E.hadamard(*others)), coefficient(e.factors[k], var))
-    if e.is_scalar:
+        return E.Zero(e.rows, var.rows)
+    if e.is_scalar and not isinstance(e, E.Symbol):
         return E.transpose(pullback(e, {var.name: var})[var.name])
-    if isinstance(e, E.MatMul):
-        k = _the_differential_factor(e.factors)
-        f = e.factors[k]
-        others = e.factors[:k] + e.factors[k + 1 :]
-        if f.is_scalar:  # v (gᵀ dx) = (v gᵀ) dx
-            return E.mul(E.Const(e.coeff), *others, coefficient(f, var))
-        chain = e.chain
-        j = next(i for i, g in enumerate(chain) if g is f)
-        scal = E.mul(E.Const(e.coeff), *e.scalars)
-        if j == len(chain) - 1:  # P dx
-            return E.mul(scal, *chain[:j], coefficient(f, var))
-        right = E.mul(*chain[j + 1 :])
-        if isinstance(f, E.Add):  # distribute: P (A + B) r
-            return E.add(*(coefficient(E.mul(scal, *chain[:j], t, right), var) for t in f.terms))
-        if isinstance(f, E.MatMul):
-            return coefficient(E.mul(scal, *chain[:j], f, right), var)
-        if isinstance(f, E.Diag) and right.cols == 1:  # diag(u) r = r ⊙ u
-            return coefficient(E.mul(scal, *chain[:j], E.hadamard(right, f.arg)), var)
-    raise DerivationError(
-        f"cannot bring `{e}` to the form J d{var.name}; use --format differential"
-    )
+    fn = COEFF_RULES.get(type(e))
+    out = fn(e, var) if fn is not None else None
+    if out is None:
+        raise DerivationError(
+            f"cannot bring `{e}` to the form J d{var.name}; use --format differential"
+        )
+    return out
+
+
+@COEFF_RULES.rule(E.Symbol)
+def coeff_differential(e, var):
+    """dx = I dx"""
+    return E.Identity(var.rows)
+
+
+@COEFF_RULES.rule(E.Add)
+def coeff_add(e, var):
+    """J(A + B) = J(A) + J(B)"""
+    return E.add(*(coefficient(t, var) for t in e.terms))
+
+
+@COEFF_RULES.rule(E.Hadamard)
+def coeff_hadamard(e, var):
+    """a ⊙ E = diag(a) E"""
+    k = _the_differential_factor(e.factors)
+    others = e.factors[:k] + e.factors[k + 1 :]
+    return E.mul(E.diag(E.hadamard(*others)), coefficient(e.factors[k], var))
+
+
+@COEFF_RULES.rule(E.MatMul)
+def coeff_matmul(e, var):
+    """P E = P J(E); v (gᵀ dx) = (v gᵀ) dx; P (A + B) r and diag(u) r = r ⊙ u distributed"""
+    k = _the_differential_factor(e.factors)
+    f = e.factors[k]
+    others = e.factors[:k] + e.factors[k + 1 :]
+    if f.is_scalar:  # v (gᵀ dx) = (v gᵀ) dx
+        return E.mul(E.Const(e.coeff), *others, coefficient(f, var))
+    chain = e.chain
+    j = next(i for i, g in enumerate(chain) if g is f)
+    scal = E.mul(E.Const(e.coeff), *e.scalars)
+    if j == len(chain) - 1:  # P dx
+        return E.mul(scal, *chain[:j], coefficient(f, var))
+    right = E.mul(*chain[j + 1 :])
+    if isinstance(f, E.Add):  # distribute: P (A + B) r
+        return E.add(*(coefficient(E.mul(scal, *chain[:j], t, right), var) for t in f.terms))
+    if isinstance(f, E.MatMul):
+        return coefficient(E.mul(scal, *chain[:j], f, right), var)
+    if isinstance(f, E.Diag) and right.cols == 1:  # diag(u) r = r ⊙ u
+        return coefficient(E.mul(scal, *chain[:j], E.hadamard(right, f.arg)), var)
+    return None
 
 
 # ---------------------------------------------------------------- vec: vec E = J vec dX
@@ -206,36 +230,62 @@ def vec_coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
     The Kronecker rules: vec(P dX Q) = (Qᵀ ⊗ P) vec dX, vec(dXᵀ) = K vec dX,
     vec(A ⊙ dX) = diag(vec A) vec dX, vec(M s) = vec(M) (∇s)ᵀ for a scalar s.
     """
-    size = E._dim_mul(var.rows, var.cols)
     if not e.has_differential:
-        return E.Zero(E._dim_mul(e.rows, e.cols), size)
-    if isinstance(e, E.Symbol):
-        return E.Identity(size)
-    if isinstance(e, E.Add):
-        return E.add(*(vec_coefficient(t, var) for t in e.terms))
-    if e.is_scalar:
+        return E.Zero(E._dim_mul(e.rows, e.cols), E._dim_mul(var.rows, var.cols))
+    if e.is_scalar and not isinstance(e, E.Symbol):
         return E.transpose(E.vec(pullback(e, {var.name: var})[var.name]))
-    if isinstance(e, E.Transpose):
-        return E.mul(E.commutation(e.arg.rows, e.arg.cols), vec_coefficient(e.arg, var))
-    if isinstance(e, E.Hadamard):
-        k = _the_differential_factor(e.factors)
-        others = e.factors[:k] + e.factors[k + 1 :]
-        return E.mul(E.diag(E.vec(E.hadamard(*others))), vec_coefficient(e.factors[k], var))
-    if isinstance(e, E.MatMul):
-        k = _the_differential_factor(e.factors)
-        f = e.factors[k]
-        others = e.factors[:k] + e.factors[k + 1 :]
-        if f.is_scalar:  # vec(M s) = vec(M) (∇s)ᵀ
-            return E.mul(E.vec(E.mul(E.Const(e.coeff), *others)), vec_coefficient(f, var))
-        chain = e.chain
-        j = next(i for i, g in enumerate(chain) if g is f)
-        left = E.mul(*chain[:j]) if j else E.Identity(f.rows)
-        right = E.mul(*chain[j + 1 :]) if j + 1 < len(chain) else E.Identity(f.cols)
-        scal = E.mul(E.Const(e.coeff), *e.scalars)
-        return E.mul(scal, E.kron(E.transpose(right), left), vec_coefficient(f, var))
-    if isinstance(e, E.Vec):
-        return vec_coefficient(e.arg, var)
-    raise DerivationError(f"cannot bring `{e}` to the form J vec(d{var.name})")
+    fn = VEC_RULES.get(type(e))
+    if fn is None:
+        raise DerivationError(f"cannot bring `{e}` to the form J vec(d{var.name})")
+    return fn(e, var)
+
+
+@VEC_RULES.rule(E.Symbol)
+def vec_differential(e, var):
+    """vec dX = I vec dX"""
+    return E.Identity(E._dim_mul(var.rows, var.cols))
+
+
+@VEC_RULES.rule(E.Add)
+def vec_add(e, var):
+    """vec(A + B) = vec A + vec B"""
+    return E.add(*(vec_coefficient(t, var) for t in e.terms))
+
+
+@VEC_RULES.rule(E.Transpose)
+def vec_transpose(e, var):
+    """vec(Eᵀ) = K vec E"""
+    return E.mul(E.commutation(e.arg.rows, e.arg.cols), vec_coefficient(e.arg, var))
+
+
+@VEC_RULES.rule(E.Hadamard)
+def vec_hadamard(e, var):
+    """vec(A ⊙ E) = diag(vec A) vec E"""
+    k = _the_differential_factor(e.factors)
+    others = e.factors[:k] + e.factors[k + 1 :]
+    return E.mul(E.diag(E.vec(E.hadamard(*others))), vec_coefficient(e.factors[k], var))
+
+
+@VEC_RULES.rule(E.MatMul)
+def vec_matmul(e, var):
+    """vec(P E Q) = (Qᵀ ⊗ P) vec E; vec(M s) = vec(M) (∇s)ᵀ for a scalar s"""
+    k = _the_differential_factor(e.factors)
+    f = e.factors[k]
+    others = e.factors[:k] + e.factors[k + 1 :]
+    if f.is_scalar:
+        return E.mul(E.vec(E.mul(E.Const(e.coeff), *others)), vec_coefficient(f, var))
+    chain = e.chain
+    j = next(i for i, g in enumerate(chain) if g is f)
+    left = E.mul(*chain[:j]) if j else E.Identity(f.rows)
+    right = E.mul(*chain[j + 1 :]) if j + 1 < len(chain) else E.Identity(f.cols)
+    scal = E.mul(E.Const(e.coeff), *e.scalars)
+    return E.mul(scal, E.kron(E.transpose(right), left), vec_coefficient(f, var))
+
+
+@VEC_RULES.rule(E.Vec)
+def vec_vec(e, var):
+    """vec(vec E) = vec E"""
+    return vec_coefficient(e.arg, var)
 
 
 def substitute(e: E.Expr, mapping: dict) -> E.Expr:
