@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import expr as E
-from .decls import Decls, split_names
+from .decls import Decls, canonical_name, split_names
 from .differential import d
 from .errors import DeclarationError, DerivationError
 from .identify import coefficient, pullback, substitute, vec_coefficient
@@ -183,7 +183,7 @@ class Result:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
-        env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
+        env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         exprs = [self.f] + [dv.expr for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
@@ -319,9 +319,10 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
 def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
     """What every entry point starts with: f parsed, the variables, and notes about them."""
     decls = _decls(decls, kw)
-    f = _parse(expr, decls)
+    parse_notes: list = []
+    f = _parse(expr, decls, notes=parse_notes)
     variables, notes = resolve_variables(f, wrt, decls)
-    return f, variables, notes
+    return f, variables, parse_notes + notes
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:

@@ -260,7 +260,9 @@ def run_pass(s: Schedule, values: dict) -> Pass:
     from .numeric import _as2d, bind_dims, evaluate
     from .parse import symbols_of
 
-    env = {k: _as2d(v) for k, v in values.items()}
+    from .decls import canonical_name
+
+    env = {canonical_name(k): _as2d(v) for k, v in values.items()}
     missing = sorted(set(symbols_of(s.f)) - set(env))
     if missing:
         raise DeclarationError(f"backprop needs values for {', '.join(missing)}")
