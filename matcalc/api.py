@@ -218,14 +218,15 @@ def parse_in_context(text: str, f: E.Expr, wrt, decls: Decls | None = None, shap
     return _parse(text, ctx, differentials=list(wrt), shape=shape)
 
 
-def parse_like(text: str, result: "Result", decls: Decls | None = None) -> E.Expr:
-    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed."""
+def parse_like(text: str, result: "Result", decls: Decls | None = None, as_differential: bool = False) -> E.Expr:
+    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed
+    (`as_differential`: the answer is df, whatever the kind of the derivative)."""
     dv = result.derivatives[0]
     base = decls or Decls()
     for d_ in result.derivatives:  # variables absent from f keep their own shape
         base = Decls(base.scalars, base.vectors, base.matrices, base.symmetric,
                      {**{d_.name: d_.variable.shape}, **base.dims})
-    shape = result.f.shape if dv.kind == "differential" else dv.expr.shape
+    shape = result.f.shape if dv.kind == "differential" or as_differential else dv.expr.shape
     return parse_in_context(text, result.f, result.wrt, base, shape)
 
 

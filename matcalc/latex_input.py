@@ -13,10 +13,11 @@ from .errors import ParseError
 
 _WORD_COMMANDS = {
     "ln": "ln", "log": "log", "det": "det", "exp": "exp", "tr": "tr", "trace": "tr",
-    "sum": "sum", "diag": "diag", "tanh": "tanh", "sin": "sin", "cos": "cos",
+    "sum": "sum", "diag": "diag", "tanh": "tanh", "sin": "sin", "cos": "cos", "max": "max", "min": "min",
+    "Tr": "Tr",
 }
 _SYMBOLS = {
-    "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "*", "times": "*",
+    "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "·", "times": "×",
     "ast": "*", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
 }
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle"}
@@ -84,9 +85,21 @@ def from_latex(text: str) -> str:
         elif name == "sqrt":
             arg, i = _argument(text, i)
             out.append(f"sqrt({from_latex(arg)})")
+        elif name in ("hat", "bar", "tilde", "widehat", "overline", "widetilde"):
+            arg, i = _argument(text, i)  # \hat{y} is the symbol y_hat: an accent is part of a name
+            accent = {"widehat": "hat", "overline": "bar", "widetilde": "tilde"}.get(name, name)
+            out.append(f" {from_latex(arg).strip()}_{accent} ")
+        elif name in ("nabla", "partial"):
+            raise ParseError(
+                "write only the expression and name the variable with --wrt (wrt= in Python): "
+                "`matcalc diff \"x^T A x\" --wrt x`, not `\\nabla_x (x^T A x)` or `\\frac{\\partial}{\\partial x}`"
+            )
         elif name in _STYLE:
             arg, i = _argument(text, i)
             inner = from_latex(arg)
+            if inner.strip() == "1" and name in ("mathbf", "boldsymbol", "bm"):
+                out.append(" 𝟏 ")  # \mathbf{1}: the vector of ones
+                continue
             if name in ("mathrm", "operatorname", "text", "operatorname*") and inner == "d":
                 out.append("d")  # \mathrm{d}X: a differential
             elif inner.isalpha() and len(inner) > 1:  # \operatorname{tr}(…) is a call

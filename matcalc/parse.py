@@ -224,6 +224,8 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
         """A NAME token → a symbol, a constant, or a product of single-letter names."""
         if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
             word = spell_greek(word)
+        if word.startswith("d") and "d" + spell_greek(word[1:]) in differentials_words:
+            word = "d" + spell_greek(word[1:])  # dμ is the differential of μ
         base = word.split("_", 1)[0]
         if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
             return _R("sym", (), start, end, word)
@@ -301,6 +303,11 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
         def mul(self, ch):
             a, b = ch
+            last = a.kids[-1] if a.op in ("mul", "word") else a
+            if last.op == "sym" and last.data == "d" and b.op == "sym" and "d" + b.data in differentials_words:
+                # `d Σ` (LaTeX \mathrm{d}\Sigma): the differential dΣ
+                diff = _R("sym", (), last.start, b.end, "d" + b.data)
+                return diff if last is a else _R(a.op, a.kids[:-1] + [diff], a.start, b.end)
             return flat("mul", a, b)
 
         def mul_op(self, ch):
@@ -1151,6 +1158,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
     if not text.strip():
         raise ParseError("the expression is empty")
+    if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
+        raise ParseError(
+            "write only the expression and name the variable with --wrt (wrt= in Python): "
+            "`matcalc diff \"x^T A x\" --wrt x`, not `∇_x (x^T A x)` or `grad of …`"
+        )
     if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
         raise ParseError(
             "write only the expression, and name the variable with --wrt: "
