@@ -1,0 +1,146 @@
+"""The course's exercises typed as its documents print them (../shared/seeds/).
+
+Each row: (source, expression as printed, wrt, declarations the document states in
+words, expected answer in matcalc notation or None, what: gradient | hessian). No row
+declares what the notation already implies: μ in `x - μ` is a vector, Σ a matrix, n in
+`n/2` a count, the variables of `x^2 + xy + (x+y)^2` scalars. Every row is checked
+against finite differences, and its expected answer against the derived one in value.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc.api import parse_like
+from matcalc.errors import MatcalcError
+from matcalc.hessian import hessian
+from matcalc.numeric import evaluate, sample_point, sample_valid_point
+from matcalc.verify import verify, verify_hessian
+
+G, H = "gradient", "hessian"
+CH8 = "000 ch.8"  # the problem book, matrix differentials
+
+COURSE = [
+    # ---------------------------------------------------------------- problem book, chapter 8, ex. 1
+    (f"{CH8} ex1a x^2 (x скаляр)", "x^2", "x", {"scalar": "x"}, "2 x", G),
+    (f"{CH8} ex1б a^T x", "a^T x", "x", {}, "a", G),
+    (f"{CH8} ex1в LaTeX", r"x^\mathsf{T} A x", "x", {}, "(A + A^T) x", G),
+    (f"{CH8} ex1в Hessian", r"x^\mathsf{T} A x", "x", {}, "A + A^T", H),
+    (f"{CH8} ex1г LaTeX", r"\ln(x^\mathsf{T} A x)", "x", {}, "(A + A^T) x / (x^T A x)", G),
+    (f"{CH8} ex1д LaTeX", r"a^\mathsf{T} X A X a", "X", {}, "a a^T X^T A^T + A^T X^T a a^T", G),
+    (f"{CH8} ex1е xx^Tx", "xx^Tx", "x", {}, "x^T x I + 2 x x^T", G),
+    # ---------------------------------------------------------------- ex. 2
+    (f"{CH8} ex2а X^{{-1}}", "X^{-1}", "X", {}, "-X^-1 dX X^-1", G),
+    (f"{CH8} ex2б \\det X", r"\det X", "X", {}, "det(X) X^-T", G),
+    (f"{CH8} ex2в tr(X)", "tr(X)", "X", {}, "I", G),
+    (f"{CH8} ex2в Tr", "Tr(X)", "X", {}, "I_n", G),
+    # ---------------------------------------------------------------- ex. 3
+    (f"{CH8} ex3а tr(AXB)", "tr(AXB)", "X", {}, "A^T B^T", G),
+    (f"{CH8} ex3б operatorname", r"\operatorname{tr}(AX^TX)", "X", {}, "X (A + A^T)", G),
+    (f"{CH8} ex3в ln det", r"\ln \det X", "X", {}, "X^-T", G),
+    (f"{CH8} ex3в ln|X| (Cookbook)", r"\ln|X|", "X", {}, "X^-T", G),
+    (f"{CH8} ex3г", r"tr(AX^TXBX^{-T})", "X", {}, None, G),
+    (f"{CH8} ex3д det(X^T A X)", "det(X^T A X)", "X", {},
+     "det(X^T A X) (A X (X^T A X)^-1 + A^T X (X^T A^T X)^-1)", G),
+    (f"{CH8} ex3е", r"x^\mathsf{T} A b", "x", {}, "A b", G),
+    (f"{CH8} ex3ж", "x^T Ab", "A", {}, "x b^T", G),
+    (f"{CH8} ex3 det X · X^{{-T}} (the book's answer read back)", r"\det X \cdot X^{-T}", "X", {},
+     "det(X) tr(X^-1 dX) X^-T - det(X) X^-T dX^T X^-T", G),
+    # ---------------------------------------------------------------- ex. 4, 5, 6: regressions
+    (f"{CH8} ex4 OLS", r"(y - Xw)^{\mathsf{T}}(y - Xw)", "w", {}, "-2 X^T (y - X w)", G),
+    (f"{CH8} ex4 OLS Hessian", r"(y - Xw)^{\mathsf{T}}(y - Xw)", "w", {}, "2 X^T X", H),
+    (f"{CH8} ex5 ridge", r"(y - Xw)^{T}(y - Xw) + \lambda w^{T}w", "w", {},
+     "2 X^T (X w - y) + 2 λ w", G),
+    (f"{CH8} ex5 ridge w^2", r"(y - Xw)^{T}(y - Xw) + \lambda w^{2}", "w", {},
+     "2 X^T (X w - y) + 2 λ w", G),
+    (f"{CH8} ex5 ridge Hessian", r"(y - Xw)^{T}(y - Xw) + \lambda w^{T}w", "w", {},
+     "2 X^T X + 2 λ I_n", H),
+    (f"{CH8} ex6 logistic, one term (y_i скаляр)",
+     r"\ln(1 + \exp(-y_i x_i^\mathsf{T} w)) + \lambda w^\mathsf{T} w", "w", {"scalar": "y_i"},
+     "-y_i σ(-y_i x_i^T w) x_i + 2 λ w", G),
+    (f"{CH8} ex6 logistic, matrix form", "sum(ln(1 + exp(-y ⊙ (X w)))) + λ wᵀw", "w", {},
+     "-X^T (y ⊙ σ(-y ⊙ (X w))) + 2 λ w", G),
+    # ---------------------------------------------------------------- ex. 7: Gaussian MLE
+    (f"{CH8} ex7 f(μ) LaTeX (Σ симметричная)",
+     r"-\frac{1}{2} (x - \mu)^T \Sigma^{-1} (x - \mu)", r"\mu", {"symmetric": "Σ"}, "Σ^{-1}(x - μ)", G),
+    (f"{CH8} ex7 f(μ) unicode", "-1/2 (x - μ)ᵀ Σ⁻¹ (x - μ)", "μ", {"symmetric": "Σ"}, "Σ⁻¹ (x - μ)", G),
+    (f"{CH8} ex7 f(Σ) LaTeX",
+     r"-\frac{n}{2} \ln \det \Sigma - \frac{1}{2} (x - \mu)^\mathsf{T} \Sigma^{-1} (x - \mu)", "Sigma",
+     {"symmetric": "Σ"}, "-n/2 Σ^-1 + 1/2 Σ^-1 (x - μ) (x - μ)^T Σ^-1", G),
+    (f"{CH8} ex7 f(Σ) unicode", "-n/2 ln det Σ - 1/2 (x - μ)ᵀ Σ⁻¹ (x - μ)", "Σ", {"symmetric": "Σ"},
+     "-n/2 Σ⁻¹ + 1/2 Σ⁻¹ (x - μ) (x - μ)ᵀ Σ⁻¹", G),
+    (f"{CH8} ex7 \\log\\det(\\Sigma)", r"\log\det(\Sigma)", r"\Sigma", {}, "Σ^{-T}", G),
+    # ---------------------------------------------------------------- ex. 8: the Lagrangian
+    (f"{CH8} ex8 Lagrangian",
+     r"\operatorname{tr}((X - A)^\mathsf{T}(X - A)) + \operatorname{tr}(\Lambda^\mathsf{T}(X - X^\mathsf{T}))",
+     "X", {}, "2X - 2A + Λ - Λ^T", G),
+    (f"{CH8} ex8 ||X - A||^2", r"||X - A||_F^2", "X", {}, "2 (X - A)", G),
+    # ---------------------------------------------------------------- cheat sheet (001)
+    ("001 ∇_x x^T a", "x^T a", "x", {}, "a", G),
+    ("001 ∇_x x^T A x", "x^T A x", "x", {}, "(A + A^T)x", G),
+    ("001 ∇_A x^T A y", "x^T A y", "A", {}, "x y^T", G),
+    ("001 MSE 1/m", r"\frac{1}{m}(y - Xw)^T (y - Xw)", "w", {}, "-2/m X^T (y - X w)", G),
+    ("001 MSE ŷ", "1/m (y - ŷ)ᵀ (y - ŷ)", "ŷ", {}, "-2/m (y - ŷ)", G),
+    # ---------------------------------------------------------------- problem sheet (003), chain rule
+    ("003 ex1 f(x,y) wrt x", "x^2 + xy + (x+y)^2", "x", {}, "2x + y + 2(x + y)", G),
+    ("003 ex1 f(x,y) wrt y", "x^2 + xy + (x+y)^2", "y", {}, "x + 2(x + y)", G),
+    ("003 ex1 LaTeX", "f(x,y) = x^2 + xy + (x+y)^2", "x", {}, None, "error"),
+    ("003 ex3 sigmoid f(t)", r"\frac{e^t}{1+e^t}", "t", {}, "σ(t) (1 - σ(t))", G),
+    ("003 ex4 ReLU max(0; t)", "max(0; t)", "t", {"scalar": "t"}, "step(t)", G),
+    ("000 ch.5 tanh", r"\frac{2}{1+e^{-2t}} - 1", "t", {}, "1 - tanh(t)^2", G),
+    ("000 ch.5 ReLU max(t, 0)", "max(t, 0)", "t", {"scalar": "t"}, "step(t)", G),
+    ("000 ch.3 logloss'_β", r"-(y \ln \sigma(\beta x) + (1 - y) \ln(1 - \sigma(\beta x)))", r"\beta", {},
+     "(σ(β x) - y) x", G),
+    ("000 ch.4 graph (2x + y) z", "(2x + y) z", "z", {}, "2x + y", G),
+    ("000 ch.5 ridge scalar (y - w·x)^2", "(y - w·x)^2", "w", {}, "-2 x (y - w x)", G),
+    # ---------------------------------------------------------------- lecture (004)
+    ("004 -log σ(y w^T x)", r"-\log \sigma(yw^T x)", "w", {"scalar": "y"}, "-y x (1 - σ(y wᵀx))", G),
+    ("004 -log σ unicode", "-log σ(y wᵀx)", "w", {"scalar": "y"}, "-y (1 - σ(y wᵀx)) x", G),
+    ("004 softmax cross-entropy", "-yᵀ log(softmax(z))", "z", {}, "sum(y) softmax(z) - y", G),
+]
+
+
+def _ids():
+    ids = [c[0] for c in COURSE]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    return ids
+
+
+def _agree(result_expr, f, expected_expr, seed=0):
+    exprs = [f, result_expr, expected_expr]
+    rng = np.random.default_rng(seed)
+    sizes, _ = sample_point(exprs, rng)
+    for _ in range(2):
+        env = sample_valid_point(exprs, sizes, rng)
+        got, want = evaluate(result_expr, env, sizes), evaluate(expected_expr, env, sizes)
+        assert got.shape == want.shape
+        scale = max(float(np.max(np.abs(want))), 1e-8)
+        assert float(np.max(np.abs(got - want))) / scale < 1e-8, (got, want)
+
+
+@pytest.mark.parametrize("source, expr, wrt, decls, expected, what", COURSE, ids=_ids())
+def test_course_exercise(source, expr, wrt, decls, expected, what):
+    if what == "error":  # a notation matcalc cannot read gets a message naming the fix
+        with pytest.raises(MatcalcError):
+            matcalc.diff(expr, wrt, **decls)
+        return
+    if what == H:
+        r = hessian(expr, wrt, matcalc.Decls.build(**decls))
+        assert verify_hessian(r).passed
+        if expected is not None:
+            _agree(r.expr, r.f, parse_like(expected, _as_result(r)))
+        return
+    r = matcalc.diff(expr, wrt, **decls)
+    assert verify(r).passed, f"{source}: {r}"
+    if expected is not None:
+        _agree(r.expr, r.f, parse_like(expected, r))
+
+
+def _as_result(h):
+    """A Result-like view of a Hessian, for parse_like (the answer has the Hessian's shape)."""
+    from matcalc.api import Derivative, Result
+
+    x = h.variables[h.wrt[0]] if hasattr(h, "variables") else None
+    dv = Derivative(x, "gradient", h.expr, h.f)
+    return Result(h.source, h.f, h.wrt, h.f, [dv])
