@@ -551,6 +551,8 @@ class _Builder:
             kind = "scalar" if (rows, cols) == (1, 1) else "vector" if cols == 1 else "matrix"
         if kind is None:
             kind = kind_readings(name)[0][0]
+            if kind == "scalar" and name in self.decls.dims and self.decls.dims[name][0] != 1:
+                kind = "vector"  # --dim μ=n: a size says it is not a scalar
         if name in self.decls.dims:
             rows, cols = self.decls.dims[name]
             if cols is None:
@@ -1057,7 +1059,7 @@ def _kinds_from_context(prepared, raw, decls, differentials, shape):
     free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
     counts = _count_names(raw)
     defaults = {n: ("scalar" if n in counts else kind_readings(n)[0][0]) for n in free}
-    count_notes = [f"{n} is read as a scalar (a count, as in `{n}/2`); declare --vector {n} otherwise"
+    count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare --vector {n} otherwise"
                    for n in sorted(counts & set(free))]
     try:
         best = attempt(defaults)
