@@ -144,3 +144,44 @@ def _as_result(h):
     x = h.variables[h.wrt[0]] if hasattr(h, "variables") else None
     dv = Derivative(x, "gradient", h.expr, h.f)
     return Result(h.source, h.f, h.wrt, h.f, [dv])
+
+
+# ---------------------------------------------------------------- problem sheet (003) ex. 4: one layer at a time
+LAYERS = [
+    # (part, layer, input, upstream, weights, output, downstream) as the sheet gives them
+    ("б linear", "linear", [1, 2], [-1, 0], [[1, -1], [0.5, 0]], [2, -1], [-1, -0.5]),
+    ("г ReLU", "ReLU", [2, -1], [-1, -2], None, [2, 0], [-1, 0]),
+    ("е linear, scalar upstream", "linear", [2, 0], -2, [0.5, 1], 1, [-1, -2]),
+    ("sigmoid σ", "σ", [0, 1], [1, 1], None, None, None),
+]
+
+
+@pytest.mark.parametrize("part, layer, x, g, w, out, down", LAYERS, ids=[c[0] for c in LAYERS])
+def test_problem_sheet_layers(part, layer, x, g, w, out, down):
+    from matcalc.backprop import layer_backward
+
+    got_out, got_down, _ = layer_backward(layer, x, g, w)
+    if out is not None:
+        np.testing.assert_allclose(np.ravel(got_out), np.ravel(out))
+        np.testing.assert_allclose(np.ravel(got_down), np.ravel(down))
+    # downstream = Jᵀ upstream: central differences of <upstream, layer(x)>
+    xs, gs = np.asarray(x, float), np.ravel(np.asarray(g, float))
+    fd = []
+    for i in range(xs.size):
+        e = np.zeros_like(xs)
+        e[i] = 1e-6
+        plus = np.ravel(layer_backward(layer, xs + e, g, w)[0])
+        minus = np.ravel(layer_backward(layer, xs - e, g, w)[0])
+        fd.append(gs @ (plus - minus) / 2e-6)
+    np.testing.assert_allclose(np.ravel(got_down), fd, atol=1e-6)
+
+
+def test_layer_length_mismatch_is_a_clean_error():
+    from click.testing import CliRunner
+
+    from matcalc import cli
+
+    for args in (["--layer", "relu", "--input", "[2,-1]", "--upstream", "[-1,-2,3]"],
+                 ["--layer", "linear", "--input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
+        r = CliRunner().invoke(cli.main, ["backprop", *args])
+        assert r.exit_code == 2 and "entries" in r.output
