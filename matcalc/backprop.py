@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import expr as E
+from .abstract import is_abstract
 from .api import prepare
 from .decls import Decls
 from .differential import d
@@ -148,7 +149,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
             counter["layer"] += 1
             i = counter["layer"]
             named = Named(E.Symbol(f"H{i}", *n.shape), rebuilt, "pre-activation", i)
-        elif (isinstance(n, E.Softmax) or isinstance(n, E.Func) and n.name in ACTIVATIONS) \
+        elif (isinstance(n, E.Softmax) or isinstance(n, E.Func) and (n.name in ACTIVATIONS or is_abstract(n.name))) \
                 and isinstance(new_args[0], E.Symbol) and new_args[0].name.startswith("H"):
             i = int(new_args[0].name[1:])
             named = Named(E.Symbol(f"O{i}", *n.shape), rebuilt, "activation", i)

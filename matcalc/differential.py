@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import expr as E
+from .abstract import derivative_rule
 from .errors import DerivationError
 from .walk import RuleTable
 
@@ -121,7 +122,7 @@ def d_func(D, e):
     if e.name == "log" and isinstance(e.arg, E.Det):
         # d ln det A = tr(A⁻¹ dA): the det A factors cancel
         return E.trace(E.mul(E.inv(e.arg.arg), D.d(e.arg.arg)))
-    deriv = DERIVATIVES.get(e.name)
+    deriv = DERIVATIVES.get(e.name) or derivative_rule(e.name)  # f'(u) for an abstract f
     if deriv is None:
         raise DerivationError(f"no derivative known for the function {e.name}")
     return _elementwise(deriv(e.arg), D.d(e.arg))

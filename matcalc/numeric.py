@@ -160,6 +160,10 @@ def ev_func(V, e):
                 return np.logaddexp(0.0, V.ev(t.arg))
             with np.errstate(all="ignore"):
                 return np.log1p(V.ev(t))
+    if e.name not in FUNCS:
+        from .abstract import refuse_numbers
+
+        refuse_numbers(e.name)  # f(…) with no formula: which activation is it?
     with np.errstate(all="ignore"):
         return FUNCS[e.name](V.ev(e.arg))
 

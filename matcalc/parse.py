@@ -17,6 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from . import expr as E
+from .abstract import is_abstract
 from .decls import (COUNT_NAMES, GREEK, Decls, is_greek, kind_readings, pretty_name, spell_accents,
                     spell_greek)
 from .errors import ParseError, ShapeError
@@ -400,6 +401,8 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                 return r
             if word in FUNCTIONS and not decls.declares(word):
                 return _R("call", args, start, end, FUNCTIONS[word])
+            if is_abstract(word) and len(args) == 1 and not decls.declares(word):
+                return _R("call", args, start, end, word)  # f(X W_1): an abstract activation
             if len(args) != 1:
                 raise ParseError(f"unknown function `{word}`\n{_caret(text, start)}")
             if word.islower() and len(word) >= 3 and word not in GREEK_NAMES and not decls.declares(word):

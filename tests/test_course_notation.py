@@ -185,3 +185,48 @@ def test_layer_length_mismatch_is_a_clean_error():
                  ["--layer", "linear", "--input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
         r = CliRunner().invoke(cli.main, ["backprop", *args])
         assert r.exit_code == 2 and "entries" in r.output
+
+
+# ---------------------------------------------------------------- the generic activation f (000 ch.4, 003 ex.2, 5)
+ABSTRACT = [
+    ("book network", "1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_1", {"vector": "W_3"}),
+    ("book network W_2", "1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_2", {"vector": "W_3"}),
+    ("003 ex5 y = f(X · W_2) · W_1", "(y - f(X · W_2) · W_1)^T (y - f(X · W_2) · W_1)", "W_2", {"vector": "W_1"}),
+    ("cheat sheet h_1 = f_1(w_1 x)", "(y - f_2(w_2 f_1(w_1 x)))^2", "w_1", {"scalar": "w_1,w_2,x,y"}),
+]
+CONCRETE = {"f": "sin", "f'": "cos", "f_1": "sin", "f_1'": "cos", "f_2": "tanh"}
+
+
+def _concrete(e):
+    """f → sin, f' → cos, f_2 → tanh, f_2' → 1 - tanh²: the abstract answer made numeric."""
+    from matcalc import expr as E
+    from matcalc.walk import map_bottom_up
+
+    def visit(n):
+        if isinstance(n, E.Func) and n.name == "f_2'":
+            return E.sub(E.ones_like(n.arg), E.power(E.func("tanh", n.arg), 2))
+        if isinstance(n, E.Func) and n.name in CONCRETE:
+            return E.func(CONCRETE[n.name], n.arg)
+        return n
+
+    return map_bottom_up(e, visit)
+
+
+@pytest.mark.parametrize("source, expr, wrt, decls", ABSTRACT, ids=[c[0] for c in ABSTRACT])
+def test_abstract_activation(source, expr, wrt, decls):
+    r = matcalc.diff(expr, wrt, **decls)
+    assert "f" in r.format("unicode") and "'" in r.format("unicode")  # the derivative shows f′
+    concrete = expr.replace("f_2(", "tanh(").replace("f_1(", "sin(").replace("f(", "sin(")
+    c = matcalc.diff(concrete, wrt, **decls)
+    assert verify(c).passed
+    _agree(_concrete(r.expr), c.f, c.expr)
+    with pytest.raises(MatcalcError, match="which activation|say which"):
+        verify(r)
+
+
+def test_abstract_backprop_is_the_delta_recursion():
+    from matcalc.backprop import backprop
+
+    s = backprop("1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_1,W_2,W_3", vector="W_3")
+    text = s.format("unicode")
+    assert "δ2 = (δ3 W_3ᵀ) ⊙ f'(H2)" in text and "δ1 = (δ2 W_2ᵀ) ⊙ f'(H1)" in text
