@@ -182,6 +182,10 @@ def _syntax_error(text: str, err, shown: str) -> ParseError:
     if isinstance(err, UnexpectedToken):
         pos = err.token.start_pos
         hint = ""
+        if str(err.token) == "," and re.match(r"\d", text[pos + 1 : pos + 2]) and pos and text[pos - 1].isdigit():
+            m = re.search(r"\d+,\d+", text[max(0, pos - 10) : pos + 10])
+            number = m.group(0) if m else "0,5"
+            hint = f" (a decimal comma? write {number.replace(',', '.')} with a point, as in 0.5)"
         if err.token.type == "RPAR" and depth < 0:
             hint = " (unbalanced parentheses: this ')' has no matching '(')"
         return ParseError(
@@ -811,7 +815,9 @@ class _Builder:
                 raise ParseError(f"write `{f}(n)`{' or `ones(n, m)`' if f == 'ones' else ''}, or `{'I' if f == 'eye' else 'ones'}` with the size inferred")
             return
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
-            raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`")
+            comma = re.search(r"\d,\d", self.snip(r))
+            raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`"
+                             + (" (a decimal comma? write numbers with a point, as in 0.5)" if comma else ""))
         a = args[0]
         if f in ("tr", "det", "logdet"):
             if not self.is_scalar(a):
@@ -1110,7 +1116,8 @@ def _kinds_from_context(prepared, raw, decls, differentials, shape):
                 f"is not well formed; declare --{defaults[n]} {pretty_name(n)} or "
                 f"--{best.kinds[n]} {pretty_name(n)} to say so" for n in changed
             ]
-            return best.builder, best.raw, count_notes + notes
+            unchanged = [n for n in free if n not in changed]
+            return best.builder, best.raw, count_notes + notes + _default_notes(best, unchanged, best.kinds, attempt)
     raise first_error
 
 

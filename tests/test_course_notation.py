@@ -230,3 +230,31 @@ def test_abstract_backprop_is_the_delta_recursion():
     s = backprop("1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_1,W_2,W_3", vector="W_3")
     text = s.format("unicode")
     assert "δ2 = (δ3 W_3ᵀ) ⊙ f'(H2)" in text and "δ1 = (δ2 W_2ᵀ) ⊙ f'(H1)" in text
+
+
+@pytest.mark.parametrize("expr, words", [
+    ("0,5 x^T x", "0.5"),
+    ("sigmoid(0,5 x)", "0.5"),
+    (r"\nabla_x x^T x", "--wrt"),
+    ("∇ x^T x", "--wrt"),
+    ("grad of x^T x", "--wrt"),
+    (r"\frac{\partial}{\partial x} x^T x", "--wrt"),
+    ("max(x, y)", "relu"),
+    ("x^T x + x^n", "exponents must be numbers"),
+    ("|x|", "||x||"),
+])
+def test_unsupported_spellings_name_the_fix(expr, words):
+    with pytest.raises(MatcalcError) as err:
+        matcalc.diff(expr, "x", vector="x")
+    assert words in str(err.value)
+
+
+def test_notes_say_which_kinds_were_chosen():
+    r = matcalc.diff("-1/2 (x - μ)ᵀ Σ⁻¹ (x - μ)", "μ")
+    assert any("μ is read as a vector" in n for n in r.notes)
+    assert any("Σ is read as a matrix" in n for n in r.notes)
+    r = matcalc.diff("(y - β)ᵀ (y - β)", "β", scalar="β")
+    assert r.kind == "derivative" and any("adds the scalar" in n for n in r.notes)
+    assert verify(r).passed
+    r = matcalc.diff("-n/2 ln det Σ", "Σ")
+    assert r.kind == "gradient" and any("n is read as a scalar" in n for n in r.notes)
