@@ -67,8 +67,11 @@ def canonical_name(name: str) -> str:
 def pretty_name(name: str) -> str:
     """The name as the user reads it: mu → μ, Sigma → Σ, beta_hat → β_hat."""
     base, sep, rest = name.partition("_")
-    letter = _GREEK_LETTERS.get(base)
-    return (letter + sep + rest) if letter else name
+    letter = _GREEK_LETTERS.get(base, base)
+    marks = {v: k for k, v in ACCENTS.items()}
+    if rest in marks:  # y_hat → ŷ
+        return unicodedata.normalize("NFC", letter + marks[rest])
+    return letter + sep + rest
 
 
 _GREEK_LETTERS = {v: k for k, v in reversed(list(GREEK_LETTER_NAMES.items()))}
