@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import expr as E
-from .decls import Decls, split_names
+from .decls import Decls, canonical_name, split_names
 from .differential import d_recorded
 from .errors import DeclarationError, DerivationError
 from .identify import coefficient, pullback, substitute, vec_coefficient
@@ -178,7 +178,7 @@ class Result:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
-        env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
+        env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         exprs = [self.f] + [dv.expr for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
@@ -213,14 +213,15 @@ def parse_in_context(text: str, f: E.Expr, wrt, decls: Decls | None = None, shap
     return _parse(text, ctx, differentials=list(wrt), shape=shape)
 
 
-def parse_like(text: str, result: "Result", decls: Decls | None = None) -> E.Expr:
-    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed."""
+def parse_like(text: str, result: "Result", decls: Decls | None = None, as_differential: bool = False) -> E.Expr:
+    """Parse an answer in the context of a result: same kinds and sizes, and dX allowed
+    (`as_differential`: the answer is df, whatever the kind of the derivative)."""
     dv = result.derivatives[0]
     base = decls or Decls()
     for d_ in result.derivatives:  # variables absent from f keep their own shape
         base = Decls(base.scalars, base.vectors, base.matrices, base.symmetric,
                      {**{d_.name: d_.variable.shape}, **base.dims})
-    shape = result.f.shape if dv.kind == "differential" else dv.expr.shape
+    shape = result.f.shape if dv.kind == "differential" or as_differential else dv.expr.shape
     return parse_in_context(text, result.f, result.wrt, base, shape)
 
 
@@ -325,9 +326,10 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
 def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
     """What every entry point starts with: f parsed, the variables, and notes about them."""
     decls = Decls.from_arguments(decls, kw)
-    f = _parse(expr, decls)
+    parse_notes: list = []
+    f = _parse(expr, decls, notes=parse_notes)
     variables, notes = resolve_variables(f, wrt, decls)
-    return f, variables, notes
+    return f, variables, parse_notes + notes
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:

@@ -274,7 +274,9 @@ def run_pass(s: Schedule, values: dict) -> Pass:
     from .numeric import _as2d, bind_dims, evaluate
     from .parse import symbols_of
 
-    env = {k: _as2d(v) for k, v in values.items()}
+    from .decls import canonical_name
+
+    env = {canonical_name(k): _as2d(v) for k, v in values.items()}
     missing = sorted(set(symbols_of(s.f)) - set(env))
     if missing:
         raise DeclarationError(f"backprop needs values for {', '.join(missing)}")
@@ -356,13 +358,36 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
     from .errors import DeclarationError
     from .numeric import apply_function
 
+    from .decls import spell_greek
+    from .parse import FUNCTIONS
+
+    layer = layer.strip()
+    layer = FUNCTIONS.get(spell_greek(layer) if len(layer) == 1 else layer, layer)  # ReLU, σ, Sigmoid
     x = np.asarray(input_value, dtype=float)
     g = np.asarray(upstream, dtype=float)
     if layer == "linear":
         if weights is None:
             raise DeclarationError("a linear layer needs --weights W, e.g. --weights \"[[1,-1],[0.5,0]]\"")
         W = np.asarray(weights, dtype=float)
-        return x @ W, g @ W.T, "forward: out = x W; backward: downstream = upstream Wᵀ"
+        x = x.reshape(-1) if x.ndim < 2 else x
+        if W.ndim < 2:  # weights printed as a list, [0.5, 1]: the column (0.5, 1)ᵀ
+            W = W.reshape(-1, 1)
+        if x.shape[-1] != W.shape[0]:
+            raise DeclarationError(
+                f"the input has {x.shape[-1]} entries but the weights have {W.shape[0]} rows "
+                f"(the layer is x ↦ x W for a row x)")
+        out = x @ W
+        if g.size != out.size:
+            raise DeclarationError(
+                f"the upstream gradient has {g.size} entries but the layer's output has {out.size}")
+        down = g.reshape(out.shape) @ W.T
+        if out.size == 1:
+            out = out.reshape(())
+        return out, down, "forward: out = x W; backward: downstream = upstream Wᵀ"
+    if g.size != x.size:
+        raise DeclarationError(
+            f"the upstream gradient has {g.size} entries but the input has {x.size}: they must match")
+    g = g.reshape(x.shape)
     if layer == "softmax":
         e = np.exp(x - x.max())
         s = e / e.sum()

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -137,11 +138,38 @@ def _what(kind: str, wrt: str) -> str:
             "differential": f"the differential (in d{wrt})"}[kind]
 
 
-def _parse_claim(text: str, result: Result, decls: Decls) -> E.Expr:
+# The course writes an answer with its left-hand side: `df = …`, `dL = …` (a differential),
+# `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`, `dL/dW = …` (a gradient).
+_GRADIENT_LHS = re.compile(
+    r"^\s*(?:(?:∇|\\nabla|grad)\s*(?:_\{?[^\s=}]*\}?)?\s*[A-Za-z]?(?:\([^=]*\))?"
+    r"|(?:∂|d)\s*[A-Za-z]\w*\s*/\s*(?:∂|d)\s*\S+?|\\frac\{\\partial\s*\w*\}\{\\partial\s*[^}]*\})\s*=(?!=)"
+)
+_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}\s*)[A-Za-z]\w*(?:\([^=]*\))?\s*=(?!=)")
+
+
+def claim_form(text: str):
+    """(the claim without its left-hand side, 'gradient' | 'differential' | None)."""
+    m = _GRADIENT_LHS.match(text)
+    if m:
+        return text[m.end():], "gradient"
+    m = _DIFFERENTIAL_LHS.match(text)
+    if m:
+        return text[m.end():], "differential"
+    return text, None
+
+
+def _mentions_differential(text: str, name: str) -> bool:
+    from .decls import canonical_name
+
+    words = re.findall(r"(?<![A-Za-z0-9_\u0370-\u03ff])d\s*(?:\\mathrm\{d\})?\\?([A-Za-z\u0370-\u03ff]\w*)", text)
+    return any(canonical_name(w) == name for w in words)
+
+
+def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool = False) -> E.Expr:
     """The claim in the result's context; its own shape is kept so a wrong one can be named."""
     known = set(symbols_of(result.f)) | set(result.wrt)
     try:
-        claim = parse_like(text, result, decls)
+        claim = parse_like(text, result, decls, as_differential)
     except ShapeError:
         ctx_dims = {n: s.shape for n, s in symbols_of(result.f).items()}
         ctx = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric),
@@ -188,15 +216,32 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     if len(result.derivatives) != 1:
         raise DeclarationError("check one variable at a time: wrt= names a single variable")
     dv = result.derivatives[0]
-    report = CheckReport(expr, dv.name, claim, False, dv.kind, dv.notation("text"),
-                         dv.notation("unicode"), notes=list(result.notes))
-    what = _what(dv.kind, dv.name)
+    body, form = claim_form(claim)
+    if form is None and dv.kind != "differential" and _mentions_differential(body, dv.name):
+        try:  # `2 (y - Xw)^T X dw`: a differential written without `dL =`, if it has df's shape
+            if _parse_claim(body, result, decls, True).shape == result.f.shape:
+                form = "differential"
+        except MatcalcError:
+            pass
+    kind, expected = dv.kind, dv.expr
+    if form == "differential" and kind != "differential":
+        # `dL = 2 (y - Xw)^T X dw + …`: the claim is the differential, and so is the answer
+        from .differential import d
+        from .printing.factor import display
+        from .printing.text import to_text, to_unicode
+        from .simplify import simplify
+
+        kind, expected = "differential", display(simplify(d(result.f, {dv.name: dv.variable})))
+        answer, answer_unicode = "d" + "f = " + to_text(expected), "df = " + to_unicode(expected)
+    else:
+        answer, answer_unicode = dv.notation("text"), dv.notation("unicode")
+    report = CheckReport(expr, dv.name, claim, False, kind, answer, answer_unicode, notes=list(result.notes))
+    what = _what(kind, dv.name)
     try:
-        claimed = _parse_claim(claim, result, decls)
+        claimed = _parse_claim(body, result, decls, kind == "differential")
     except ShapeError as err:
         return _wrong(report, "shape", f"the claim is not well formed with these sizes: {err}", None)
-    expected = dv.expr
-    shape = result.f.shape if dv.kind == "differential" else expected.shape
+    shape = result.f.shape if kind == "differential" else expected.shape
 
     if claimed.shape != shape:
         if claimed.shape == (shape[1], shape[0]) and _agrees(E.transpose(claimed), expected, result, seed):
@@ -209,18 +254,18 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
                       f"the claim has shape {E.fmt_shape(claimed.shape)} but {what} has shape "
                       f"{E.fmt_shape(shape)}", None)
 
-    if dv.kind != "differential" and claimed.has_differential:
+    if kind != "differential" and claimed.has_differential:
         return _wrong(report, "differential",
                       f"the claim contains d{dv.name}, but {what} is the matrix G of "
                       f"df = tr(Gᵀ d{dv.name}) (or J of df = J d{dv.name}), without differentials", None)
-    if dv.kind == "differential" and not claimed.has_differential:
+    if kind == "differential" and not claimed.has_differential:
         return _wrong(report, "shape", f"the claim has no d{dv.name} in it: the answer is a "
                       f"differential such as {report.answer}", None)
 
     if equal(claimed, expected):
         report.correct, report.reason = True, f"the claim is {what} (equal normal forms)"
         return report
-    if dv.variable.symmetric and dv.kind == "gradient":
+    if dv.variable.symmetric and kind == "gradient":
         from .simplify import sym
 
         if _agrees(sym(claimed), expected, result, seed):

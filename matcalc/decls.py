@@ -7,6 +7,7 @@ sizes (numeric or symbolic); a single size means n×1 for a vector, n×n for a m
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import DeclarationError
@@ -30,6 +31,71 @@ def spell_greek(name: str) -> str:
     if name and name[0] in GREEK_LETTER_NAMES:
         return GREEK_LETTER_NAMES[name[0]] + name[1:]
     return name
+
+
+# Accents are part of a name: ŷ is the symbol y_hat, β̂ is beta_hat, x̄ is x_bar.
+ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar", "\u0303": "tilde", "\u0307": "dot",
+           "\u0308": "ddot"}
+_ACCENTED = re.compile("([A-Za-z\u0370-\u03ff])([" + "".join(ACCENTS) + "])")
+
+
+def spell_accents(text: str) -> str:
+    """`ŷ` (precomposed or with a combining mark) → `y_hat`, `β̂` → `β_hat`."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFD", text)
+    text = _ACCENTED.sub(lambda m: f"{m.group(1)}_{ACCENTS[m.group(2)]}", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def canonical_name(name: str) -> str:
+    """The one spelling of a name as the parser makes it: `μ`, `\\mu`, `mu` → `mu`;
+    `ŷ`, `\\hat{y}` → `y_hat`; `β̂` → `beta_hat`. Names of several letters stay as written."""
+    name = name.strip()
+    m = re.fullmatch(r"\\(hat|bar|tilde|dot)\{\\?([A-Za-z]+|.)\}", name)
+    if m:
+        name = f"{m.group(2)}_{m.group(1)}"
+    if name.startswith("\\") and name[1:] in GREEK:
+        name = name[1:]
+    name = spell_accents(name)
+    base = name.split("_", 1)[0]
+    if len(base) == 1 or base[1:].isdigit():
+        name = spell_greek(name)
+    return name
+
+
+def pretty_name(name: str) -> str:
+    """The name as the user reads it: mu → μ, Sigma → Σ, beta_hat → β_hat."""
+    base, sep, rest = name.partition("_")
+    letter = _GREEK_LETTERS.get(base, base)
+    marks = {v: k for k, v in ACCENTS.items()}
+    if rest in marks:  # y_hat → ŷ
+        return unicodedata.normalize("NFC", letter + marks[rest])
+    return letter + sep + rest
+
+
+_GREEK_LETTERS = {v: k for k, v in reversed(list(GREEK_LETTER_NAMES.items()))}
+
+
+def is_greek(name: str) -> bool:
+    base = re.sub(r"\d+$", "", name.split("_", 1)[0])
+    return base in GREEK
+
+
+# Names of counts: n in `-n/2 ln det Σ`, m in `1/m (y - Xw)ᵀ(y - Xw)` are scalars.
+COUNT_NAMES = {"n", "m", "k", "N"}
+
+
+# Kinds a name can take when no declaration fixes it: the default first, then the other
+# readings the shape inference may choose (with their cost: a name with a strong
+# convention — a latin letter — costs more to reinterpret than a Greek one).
+def kind_readings(name: str) -> list:
+    base = name.split("_", 1)[0]
+    if is_greek(name):
+        return [("matrix", 0), ("scalar", 1)] if base[0].isupper() else [("scalar", 0), ("vector", 1)]
+    if base[0].islower():
+        return [("vector", 0), ("scalar", 2)]
+    return [("matrix", 0)]
 
 
 NAME_RE = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?$")
@@ -68,9 +134,10 @@ def split_names(values) -> list:
         for part in re.split(r"[,\s]+", v.strip()):
             if not part:
                 continue
-            if not NAME_RE.match(part):
+            name = canonical_name(part)
+            if not NAME_RE.match(name):
                 raise DeclarationError(f"{part!r} is not a variable name")
-            out.append(part)
+            out.append(name)
     return out
 
 
@@ -105,7 +172,7 @@ class Decls:
         )
         if isinstance(dim, dict):
             for name, spec in dim.items():
-                d.dims[name] = _dim_value(spec)
+                d.dims[canonical_name(name)] = _dim_value(spec)
         else:
             for item in _listify(dim):
                 for part in _split_dim_items(item):
@@ -114,7 +181,7 @@ class Decls:
                             f"bad dim={part!r}: write NAME=SIZE, e.g. X=3x4 or X=n x m"
                         )
                     name, spec = part.split("=", 1)
-                    name = name.strip()
+                    name = canonical_name(name)
                     if not NAME_RE.match(name):
                         raise DeclarationError(f"bad dim={part!r}: {name!r} is not a name")
                     d.dims[name] = parse_dim_spec(spec)

@@ -1032,9 +1032,11 @@ class Call:
 CALLS = {
     "tr": Call(Trace, trace, "square", what="the trace"),
     "trace": Call(Trace, trace, "square", what="the trace"),
+    "Tr": Call(Trace, trace, "square", what="the trace"),
     "det": Call(Det, det, "square", what="the determinant"),
     "sum": Call(Sum, sum_entries, what="the sum of entries"),
     "softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
+    "Softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
     "logsumexp": Call(LogSumExp, logsumexp, "vector", what="logsumexp"),
 }
 

@@ -13,6 +13,7 @@ module imports none of NumPy or SymPy itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from typing import Callable
 
@@ -49,6 +50,9 @@ class Function:
 
     def source(self, ns: str, u: str) -> str:
         """Code for f(u) in the namespace `ns` (np, jnp or torch)."""
+        if not self.code:
+            raise MissingEntry(f"no {ns} code for the abstract function {self.name}: say which "
+                               f"activation it is (sigmoid, tanh, relu, …)")
         template = self.torch if (ns == "torch" and self.torch) else self.code
         return template.format(ns=ns, u=u)
 
@@ -92,7 +96,7 @@ FUNCTIONS_LIST = [
     Function(
         "sigmoid", lambda u: E.hadamard(E.func("sigmoid", u), _one_minus(u, E.func("sigmoid", u))),
         _sigmoid, "{ns}.exp(-{ns}.logaddexp(0, -({u})))", "σ'(u) = σ(u)(1 − σ(u))",
-        aliases=("sigma", "σ", "\\sigma"), latex="\\sigma", torch="torch.sigmoid({u})",
+        aliases=("sigma", "σ", "\\sigma", "Sigmoid"), latex="\\sigma", torch="torch.sigmoid({u})",
         sympy=lambda sp, t: 1 / (1 + sp.exp(-t)), at_zero=Fraction(1, 2), activation=True,
     ),
     Function(
@@ -102,7 +106,7 @@ FUNCTIONS_LIST = [
     ),
     Function(
         "relu", lambda u: E.func("step", u), lambda np, x: np.maximum(x, 0.0),
-        "{ns}.maximum({u}, 0)", "relu'(u) = step(u)", torch="torch.clamp({u}, min=0)",
+        "{ns}.maximum({u}, 0)", "relu'(u) = step(u)", aliases=("ReLU",), torch="torch.clamp({u}, min=0)",
         sympy=lambda sp, t: sp.Max(0, t), at_zero=Fraction(0), activation=True,
         kink="relu is not differentiable at 0; the subgradient step(0) = 0 is used there",
     ),
@@ -154,11 +158,32 @@ def lookup(spelling: str) -> Function | None:
 
 
 def get(name: str, stage: str = "a record") -> Function:
-    """The record of a canonical name; a missing one is a named error, never a KeyError."""
-    f = FUNCTIONS.get(name)
+    """The record of a canonical name (or of an abstract f, f', g, φ); a missing one is a
+    named error, never a KeyError."""
+    f = FUNCTIONS.get(name) or _abstract_record(name)
     if f is None:
         raise MissingEntry(f"no {stage} for the function {name}")
     return f
+
+
+@lru_cache(maxsize=None)
+def _abstract_record(name: str) -> Function | None:
+    """The record of the book's generic activation f (abstract.py): its derivative is f',
+    it has no numbers and no code (both ask which activation is meant)."""
+    from .abstract import is_abstract, refuse_numbers
+    from .decls import GREEK_LETTER_NAMES
+
+    if not is_abstract(name):
+        return None
+    base, primes = name.rstrip("'"), "'" * (len(name) - len(name.rstrip("'")))
+    letter = {v: k for k, v in GREEK_LETTER_NAMES.items()}.get(base.split("_")[0])
+    return Function(
+        name, lambda u: E.func(name + "'", u), lambda np, x: refuse_numbers(name), "",
+        f"{name}'(u), the derivative of the abstract activation {base}",
+        unicode=(letter + base[len(base.split('_')[0]):] if letter else base) + primes,
+        latex=(f"\\{base}" if letter else base) + primes,
+        sympy=lambda sp, t: sp.Function(name)(t), activation=True,
+    )
 
 
 def spellings() -> list:

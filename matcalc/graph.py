@@ -179,7 +179,9 @@ def _numbers(g: Graph, at: dict):
     from .errors import DeclarationError
     from .numeric import _as2d, evaluate, parse_value
 
-    env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in at.items()}
+    from .decls import canonical_name
+
+    env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in at.items()}
     missing = [n.name for n in g.nodes if n.definition is None and n.name not in env]
     if missing:
         raise DeclarationError(f"graph: at= needs a value for {', '.join(missing)}")

@@ -16,12 +16,13 @@ from .errors import ParseError
 # a Greek one (\sigma) is a function only when a parenthesis follows.
 _LATEX_FUNCTIONS = {a[1:]: f.name for f in FUNCTIONS_LIST for a in f.aliases if a.startswith("\\")}
 _WORD_COMMANDS = {
-    "det": "det", "tr": "tr", "trace": "tr", "sum": "sum", "diag": "diag",
+    "det": "det", "tr": "tr", "trace": "tr", "sum": "sum", "diag": "diag", "max": "max", "min": "min",
+    "Tr": "Tr",
     **{k: v for k, v in _LATEX_FUNCTIONS.items() if k not in GREEK},
 }
 _GREEK_FUNCTIONS = {k: v for k, v in _LATEX_FUNCTIONS.items() if k in GREEK}
 _SYMBOLS = {
-    "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "*", "times": "*",
+    "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "·", "times": "×",
     "ast": "*", "oslash": "./", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
 }
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle"}
@@ -118,6 +119,15 @@ def from_latex(text: str) -> str:
         elif name == "sqrt":
             arg, i = _argument(text, i)
             out.append(f"sqrt({from_latex(arg)})")
+        elif name in ("hat", "bar", "tilde", "widehat", "overline", "widetilde"):
+            arg, i = _argument(text, i)  # \hat{y} is the symbol y_hat: an accent is part of a name
+            accent = {"widehat": "hat", "overline": "bar", "widetilde": "tilde"}.get(name, name)
+            out.append(f" {from_latex(arg).strip()}_{accent} ")
+        elif name in ("nabla", "partial"):
+            raise ParseError(
+                "write only the expression and name the variable with --wrt (wrt= in Python): "
+                "`matcalc diff \"x^T A x\" --wrt x`, not `\\nabla_x (x^T A x)` or `\\frac{\\partial}{\\partial x}`"
+            )
         elif name in _STYLE:
             arg, i = _argument(text, i)
             inner = from_latex(arg)

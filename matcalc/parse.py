@@ -8,6 +8,7 @@ resolved sizes through expr.py's constructors. No Lark type leaves this module.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import itertools
 import re
@@ -17,7 +18,9 @@ from functools import lru_cache
 
 from . import expr as E
 from . import functions as _functions
-from .decls import GREEK, Decls, spell_greek
+from .abstract import is_abstract
+from .decls import (COUNT_NAMES, GREEK, Decls, is_greek, kind_readings, pretty_name, spell_accents,
+                    spell_greek)
 from .errors import ParseError, ShapeError
 from .latex_input import from_latex, looks_like_latex
 from .walk import symbols_in
@@ -92,20 +95,34 @@ def _pair_norm_bars(text: str) -> str:
     A bar closes the innermost open norm when it follows an operand (a name, a
     number, `)` or a postfix); otherwise it opens a new one: `||(||W||^2) x||`.
     """
-    out, i, depth = [], 0, 0
+    out, i, depth, bars = [], 0, 0, 0
     while i < len(text):
         width = 2 if text.startswith("||", i) else (1 if text[i] == "‖" else 0)
+        before = "".join(out).rstrip()
+        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")]'ᵀ¹²³⟫⟧}_")
+        if text[i] == "|" and not width:  # a single bar: |X| (det) or |x| (abs), paired alike
+            closing = bars > 0 and after_operand
+            bars += -1 if closing else 1
+            out.append("⟧" if closing else "⟦")
+            i += 1
+            continue
         if not width:
             out.append(text[i])
             i += 1
             continue
-        before = "".join(out).rstrip()
-        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")'ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⟫}_")
         closing = depth > 0 and after_operand
         depth += -1 if closing else 1
         out.append(("⟫" if closing else "⟪") + " " * (width - 1))
         i += width
     return "".join(out)
+
+
+def _course_spellings(text: str) -> str:
+    """Spellings of the course material that the grammar reads in matcalc's own form:
+    accents as part of a name (ŷ → y_hat), the Unicode minus, the ones vector 1_n."""
+    text = spell_accents(text).replace("−", "-")
+    text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
+    return re.sub("[𝟏𝟙]", "ones_v", text)
 
 
 # ---------------------------------------------------------------- errors
@@ -173,6 +190,10 @@ def _syntax_error(text: str, err, shown: str) -> ParseError:
     if isinstance(err, UnexpectedToken):
         pos = err.token.start_pos
         hint = ""
+        if str(err.token) == "," and re.match(r"\d", text[pos + 1 : pos + 2]) and pos and text[pos - 1].isdigit():
+            m = re.search(r"\d+,\d+", text[max(0, pos - 10) : pos + 10])
+            number = m.group(0) if m else "0,5"
+            hint = f" (a decimal comma? write {number.replace(',', '.')} with a point, as in 0.5)"
         if err.token.type == "RPAR" and depth < 0:
             hint = " (unbalanced parentheses: this ')' has no matching '(')"
         return ParseError(
@@ -216,13 +237,20 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
         """A NAME token → a symbol, a constant, or a product of single-letter names."""
         if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
             word = spell_greek(word)
+        if word.startswith("d") and "d" + spell_greek(word[1:]) in differentials_words:
+            word = "d" + spell_greek(word[1:])  # dμ is the differential of μ
         base = word.split("_", 1)[0]
         if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
             return _R("sym", (), start, end, word)
         if word in ("I", "eye"):
             return _R("identity", (), start, end)
+        m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
+        if m:  # I_n, I_{n}, I_3: the identity (a number fixes its size)
+            return _R("identity", (), start, end, int(m.group(1)) if m.group(1).isdigit() else None)
         if word == "ones":
             return _R("ones", (), start, end)
+        if word.startswith("ones_"):  # 1_n, \mathbf{1}: the vector of ones
+            return _R("ones", (), start, end, "vector")
         if word in FUNCTIONS:
             raise ParseError(
                 f"`{word}` is a function but has no argument\n{_caret(text, start)}"
@@ -288,6 +316,11 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
         def mul(self, ch):
             a, b = ch
+            last = a.kids[-1] if a.op in ("mul", "word") else a
+            if last.op == "sym" and last.data == "d" and b.op == "sym" and "d" + b.data in differentials_words:
+                # `d Σ` (LaTeX \mathrm{d}\Sigma): the differential dΣ
+                diff = _R("sym", (), last.start, b.end, "d" + b.data)
+                return diff if last is a else _R(a.op, a.kids[:-1] + [diff], a.start, b.end)
             return flat("mul", a, b)
 
         def mul_op(self, ch):
@@ -320,6 +353,17 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
 
         def power(self, ch):
             r, _, e = ch
+            base = r.kids[-1] if r.op == "word" else r
+            if base.op == "sym" and base.data == "e" and not decls.declares("e"):
+                # e^x, e^{-w x}: the exponential, as the course writes it
+                arg = e.kids[0] if e.op == "expname" else e
+                call = _R("call", [arg], base.start, e.end, "exp")
+                return _R("mul", r.kids[:-1] + [call], r.start, e.end) if r.op == "word" else call
+            if e.op == "expname":
+                raise ParseError(
+                    f"exponents must be numbers; `^{e.data}` is not supported\n"
+                    f"{_caret(text, e.start)}"
+                )
             return postfix("power", r, e.end, e)
 
         def epower(self, ch):
@@ -348,19 +392,26 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
             return _R("num", (), *tok_span(tok), Fraction(str(tok)))
 
         def exp_name(self, ch):
-            (tok,) = ch
-            raise ParseError(
-                f"exponents must be numbers; `^{tok}` is not supported\n"
-                f"{_caret(text, tok.start_pos)}"
-            )
+            (tok,) = ch  # a name as an exponent: only e^x (the exponential) has a meaning
+            return _R("expname", [resolve_word(str(tok), *tok_span(tok))], *tok_span(tok), str(tok))
 
         def arglist(self, ch):
             return list(ch)
 
         def call(self, ch):
             tok, args = ch
-            word = str(tok)[:-1]
+            typed = str(tok)[:-1]
+            word = spell_greek(typed) if len(typed) == 1 else typed  # σ(z) is sigma(z): the sigmoid
             start, end = tok.start_pos, args[-1].end + 1
+            if word in ("max", "min") and not decls.declares(word):
+                zero = [a for a in args if a.op == "num" and a.data == 0]
+                if word == "max" and len(args) == 2 and zero:  # max(0, x), max(0; x): ReLU
+                    other = args[1] if args[0] is zero[0] else args[0]
+                    return _R("call", [other], start, end, "relu")
+                raise ParseError(
+                    f"`{word}(…)` is supported only as max(0, x) (= relu(x)); write relu(x)\n"
+                    f"{_caret(text, start)}"
+                )
             if word.endswith("."):  # exp.(X): elementwise, said explicitly
                 name = word[:-1]
                 if FUNCTIONS.get(name) not in MATRIX_FUNCTIONS | ELEMENTWISE_ONLY:
@@ -373,6 +424,8 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                 return r
             if word in FUNCTIONS and not decls.declares(word):
                 return _R("call", args, start, end, FUNCTIONS[word])
+            if is_abstract(word) and len(args) == 1 and not decls.declares(word):
+                return _R("call", args, start, end, word)  # f(X W_1): an abstract activation
             if len(args) != 1:
                 raise ParseError(f"unknown function `{word}`\n{_caret(text, start)}")
             if word.islower() and len(word) >= 3 and word not in GREEK_NAMES and not decls.declares(word):
@@ -383,9 +436,13 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                 raise ParseError(f"unknown function `{word}`{hint}\n{_caret(text, start)}")
             # `x(…)` or `AB(…)`: a name times a parenthesised factor; a postfix such as
             # ^-1 that follows binds to the parenthesis only, as for a split word
-            head = resolve_word(word, start, start + len(word))
+            head = resolve_word(typed, start, start + len(typed))
             pieces = head.kids if head.op == "word" else [head]
             return _R("word", pieces + [args[0]], start, end)
+
+        def bars(self, ch):
+            (arg,) = ch
+            return _R("bars", [arg], arg.start - 1, arg.end + 1)
 
         def norm(self, ch):
             arg = ch[0]
@@ -404,6 +461,13 @@ class _DimVar:
 
     def __init__(self):
         self.id = next(_DimVar._ids)
+
+
+class _OnesDim(_DimVar):
+    """A size of `ones` written without one: it takes whatever the context needs, 1 too
+    (`y - β ones` is y - β·1 with a column of ones)."""
+
+    __slots__ = ()
 
 
 def _depth(r: _R) -> int:
@@ -442,9 +506,9 @@ class _Shapes:
         free_a, free_b = isinstance(ra, _DimVar), isinstance(rb, _DimVar)
         if not free_a and not free_b:
             return False
-        if free_a and rb == 1 or free_b and ra == 1:
+        if free_a and rb == 1 and not isinstance(ra, _OnesDim) or free_b and ra == 1 and not isinstance(rb, _OnesDim):
             return False  # a vector or matrix never shrinks to size 1 by inference
-        if free_a:
+        if free_a and not (free_b and isinstance(rb, _OnesDim)):
             self.parent[ra] = rb
         else:
             self.parent[rb] = ra
@@ -461,10 +525,13 @@ class _Shapes:
 
 
 class _Builder:
-    def __init__(self, text: str, decls: Decls, differentials: set):
+    def __init__(self, text: str, decls: Decls, differentials: set, kinds=None, broadcast=False):
         self.text = text
         self.decls = decls
         self.differentials = differentials
+        self.kinds = kinds or {}  # name → kind chosen by the reading (parse() searches them)
+        self.broadcast = broadcast  # may a scalar name be added to a vector (y - β = y - β1)?
+        self.notes: list = []
         self.dims = _Shapes(text)
         self.symbols: dict = {}  # name -> (shape, symmetric)
         self.size_names: set = set()  # sizes named in ones(n, m)
@@ -504,15 +571,14 @@ class _Builder:
     def symbol_shape(self, name: str):
         if name in self.symbols:
             return self.symbols[name][0]
-        kind = self.decls.kind_of(name)
-        base = name.split("_", 1)[0]
+        kind = self.decls.kind_of(name) or self.kinds.get(name)
+        if kind is None and name in self.decls.dims and self.decls.dims[name][1] is not None:
+            rows, cols = self.decls.dims[name]  # a full size says the kind
+            kind = "scalar" if (rows, cols) == (1, 1) else "vector" if cols == 1 else "matrix"
         if kind is None:
-            if name in GREEK_NAMES or base in GREEK_NAMES or base[0] in GREEK_LETTERS:
-                kind = "scalar"
-            elif base[0].islower():
-                kind = "vector"
-            else:
-                kind = "matrix"
+            kind = kind_readings(name)[0][0]
+            if kind == "scalar" and name in self.decls.dims and self.decls.dims[name][0] != 1:
+                kind = "vector"  # --dim μ=n: a size says it is not a scalar
         if name in self.decls.dims:
             rows, cols = self.decls.dims[name]
             if cols is None:
@@ -582,11 +648,29 @@ class _Builder:
             r.shape = self.symbol_shape(name)
 
     def infer_identity(self, r):
-        n = self.fresh()
+        n = r.data if isinstance(r.data, int) else self.fresh()
         r.shape = (n, n)
 
     def infer_ones(self, r):
-        r.shape = (self.fresh(), self.fresh())
+        r.shape = (self.fresh(), 1 if r.data == "vector" else _OnesDim())
+
+    def infer_bars(self, r):
+        """|x| of a scalar is abs, |X| of a square matrix det (the Cookbook's notation)."""
+        a = r.kids[0]
+        if self.is_scalar(a):
+            r.data = "abs"
+        elif self.is_vector(a):
+            raise ShapeError(
+                f"`|{self.snip(a)}|` of a vector: write ||{self.snip(a)}|| for the norm or "
+                f"abs({self.snip(a)}) for the entries' absolute values"
+            )
+        else:
+            self._require_square("|X| (the determinant)", a)
+            r.data = "det"
+        r.shape = (1, 1)
+
+    def build_bars(self, r, kids):
+        return E.func("abs", kids[0]) if r.data == "abs" else E.det(kids[0])
 
     def infer_word(self, r):
         self.infer_mul(r)
@@ -606,8 +690,14 @@ class _Builder:
                     core = sc
                     while core.op == "neg":
                         core = core.kids[0]
-                    if core.op == "sym":  # a Greek name is a scalar unless declared otherwise
-                        fix += f"; if {core.data} is a vector, declare it: --vector {core.data}"
+                    if self.broadcast and self.is_vector(arr):
+                        self.notes.append(
+                            f"`{self.snip(r)}` adds the scalar `{self.snip(sc)}` to every entry of "
+                            f"the vector `{self.snip(arr)}`: read as `{self.snip(sc)}` times the vector of ones"
+                        )
+                        continue
+                    if core.op == "sym":  # a name is a scalar unless declared otherwise
+                        fix += f"; if {pretty_name(core.data)} is a vector, declare it: --vector {pretty_name(core.data)}"
                     raise ShapeError(
                         f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
                         f"{self.dims.show_shape(arr.shape)}: {fix}, or declare the other operand a scalar"
@@ -744,7 +834,9 @@ class _Builder:
                 raise ParseError(f"write `{f}(n)`{' or `ones(n, m)`' if f == 'ones' else ''}, or `{'I' if f == 'eye' else 'ones'}` with the size inferred")
             return
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
-            raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`")
+            comma = re.search(r"\d,\d", self.snip(r))
+            raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`"
+                             + (" (a decimal comma? write numbers with a point, as in 0.5)" if comma else ""))
         a = args[0]
         if f in E.CALLS:
             self.infer_node_call(r, E.CALLS[f], a)
@@ -943,7 +1035,153 @@ class _Builder:
         return E.func(f, a)
 
 
-def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None) -> E.Expr:
+_READING_TRIES = 400  # readings tried at most when the default kinds do not fit
+
+
+def _sym_names(raw: _R) -> list:
+    out, stack = [], [raw]
+    while stack:
+        n = stack.pop()
+        if n.op == "sym" and n.data not in out:
+            out.append(n.data)
+        stack.extend(reversed(n.kids))
+    return out
+
+
+def _count_names(raw: _R) -> set:
+    """n in `n/2`, m in `1/m`: names of counts, read as scalars (`-n/2 ln det Σ`)."""
+    out, stack = set(), [raw]
+    while stack:
+        n = stack.pop()
+        if n.op == "div" and len(n.kids) == 2:
+            a, b = n.kids
+            for x, y in ((a, b), (b, a)):
+                if x.op == "sym" and x.data in COUNT_NAMES and y.op == "num":
+                    out.add(x.data)
+        stack.extend(n.kids)
+    return out
+
+
+class _Reading:
+    """One assignment of kinds to the names no declaration fixes, and what it gave."""
+
+    def __init__(self, kinds: dict, builder, raw):
+        self.kinds, self.builder, self.raw = kinds, builder, raw
+
+    @property
+    def scalar(self) -> bool:
+        return self.builder.is_scalar(self.raw)
+
+
+def _kinds_from_context(prepared, raw, decls, differentials, shape):
+    """The reading of the names: the default kinds if they make the expression well formed;
+    otherwise the one reading that does (Greek names first, then a scalar name added to a
+    vector as y - β·1, then latin names), preferring fewer changes and a scalar result.
+    Returns (builder, inferred raw tree, notes)."""
+
+    def attempt(kinds, broadcast=False):
+        r = copy.deepcopy(raw)
+        b = _Builder(prepared, decls, set(differentials), kinds, broadcast)
+        b.infer(r)
+        if shape is not None:
+            b.require_shape(r, shape)
+        b.check_matrix_functions()
+        return _Reading(kinds, b, r)
+
+    differential_names = {"d" + v for v in differentials}
+    free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
+    counts = _count_names(raw)
+    defaults = {n: ("scalar" if n in counts else kind_readings(n)[0][0]) for n in free}
+    count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare --vector {n} otherwise"
+                   for n in sorted(counts & set(free))]
+    try:
+        best = attempt(defaults)
+        return best.builder, best.raw, count_notes + _default_notes(best, free, defaults, attempt)
+    except ShapeError as err:
+        first_error = err
+
+    def alternatives(names):
+        return {n: [k for k, _ in kind_readings(n) if k != defaults[n]] for n in names}
+
+    greek = [n for n in free if is_greek(n)]
+    stages = [(greek, False), ([], True), (free, False)]  # latin names: for a scalar f only
+    tries = 0
+    for names, broadcast in stages:
+        if broadcast:
+            try:
+                best = attempt(defaults, broadcast=True)
+                return best.builder, best.raw, count_notes + best.builder.notes
+            except ShapeError:
+                continue
+        alts = alternatives(names)
+        flexible = [n for n in names if alts[n]]
+        found = []
+        for size in range(1, min(len(flexible), 4) + 1):
+            for group in itertools.combinations(flexible, size):
+                for choice in itertools.product(*(alts[n] for n in group)):
+                    tries += 1
+                    if tries > _READING_TRIES:
+                        break
+                    kinds = {**defaults, **dict(zip(group, choice))}
+                    try:
+                        found.append(attempt(kinds))
+                    except (ShapeError, ParseError):
+                        pass
+            if any(f.scalar for f in found):
+                break
+        if names is free:
+            found = [f for f in found if f.scalar]
+        lowercase = {n: "scalar" for n in flexible if n.split("_", 1)[0][0].islower()}
+        best = _choose(found, {**defaults, **lowercase}, attempt)
+        if best is not None:
+            changed = [n for n in free if best.kinds[n] != defaults[n]]
+            notes = [
+                f"{pretty_name(n)} is read as a {best.kinds[n]}: as a {defaults[n]} the expression "
+                f"is not well formed; declare --{defaults[n]} {pretty_name(n)} or "
+                f"--{best.kinds[n]} {pretty_name(n)} to say so" for n in changed
+            ]
+            unchanged = [n for n in free if n not in changed]
+            return best.builder, best.raw, count_notes + notes + _default_notes(best, unchanged, best.kinds, attempt)
+    raise first_error
+
+
+def _choose(found, all_scalar, attempt):
+    """The best reading: a scalar result first, then the fewest changed kinds; a tie between
+    readings is settled by the one where every lowercase name is a scalar (the chain-rule
+    exercises `(y - w·x)^2`), if that reading fits."""
+    if not found:
+        return None
+    scalar = [f for f in found if f.scalar] or found  # the search went from few changes to many
+    if len(scalar) == 1:
+        return scalar[0]
+    try:
+        reading = attempt(all_scalar)
+        return reading if reading.scalar else None
+    except (ShapeError, ParseError):
+        return None
+
+
+def _default_notes(reading, free, defaults, attempt) -> list:
+    """Say so when a Greek name's default kind was taken but the other reading fits too
+    (keeping a scalar result scalar): Σ in `(x - μ)ᵀ Σ⁻¹ (x - μ)` could be a scalar."""
+    notes = []
+    for n in free:
+        if not is_greek(n):
+            continue
+        for kind, _ in kind_readings(n)[1:]:
+            try:
+                other = attempt({**defaults, n: kind})
+            except (ShapeError, ParseError):
+                continue
+            if other.scalar == reading.scalar:
+                notes.append(f"{pretty_name(n)} is read as a {defaults[n]} (the default for "
+                             f"{'uppercase' if n[0].isupper() else 'lowercase'} Greek); declare "
+                             f"--{kind} {pretty_name(n)} if it is a {kind}")
+    return notes
+
+
+def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
+          notes: list | None = None) -> E.Expr:
     """Parse matrix notation into an Expr.
 
     `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
@@ -956,6 +1194,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
     if not text.strip():
         raise ParseError("the expression is empty")
+    if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
+        raise ParseError(
+            "write only the expression and name the variable with --wrt (wrt= in Python): "
+            "`matcalc diff \"x^T A x\" --wrt x`, not `∇_x (x^T A x)` or `grad of …`"
+        )
     if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
         raise ParseError(
             "write only the expression, and name the variable with --wrt: "
@@ -967,11 +1210,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if latex or (latex is None and looks_like_latex(text)):
         translated = from_latex(text)
         try:
-            return parse(translated, decls, differentials, shape, latex=False)
+            return parse(translated, decls, differentials, shape, latex=False, notes=notes)
         except ParseError as err:
             raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
 
-    prepared = _pair_norm_bars(text)
+    prepared = _pair_norm_bars(_course_spellings(text))
     try:
         tree = _parser().parse(prepared)
         raw = _make_transformer(prepared, decls, set(differentials)).transform(tree)
@@ -986,11 +1229,9 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
     if sys.getrecursionlimit() < 20_000:
         sys.setrecursionlimit(20_000)
-    builder = _Builder(prepared, decls, set(differentials))
-    builder.infer(raw)
-    if shape is not None:
-        builder.require_shape(raw, shape)
-    builder.check_matrix_functions()
+    builder, raw, found = _kinds_from_context(prepared, raw, decls, differentials, shape)
+    if notes is not None:
+        notes.extend(n for n in found if n not in notes)
     builder._name_dims()
     return builder.build(raw)
 

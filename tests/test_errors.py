@@ -23,7 +23,8 @@ CATALOGUE = [
     ("derivative notation", ["diff", "d/dx x^2", "--wrt", "x"], ["--wrt"]),
     ("shape mismatch", ["diff", "X w + y", "--wrt", "w", "--dim", "X=3x4,y=5"],
      ["shape mismatch", "`X w`", "3×1", "`y`", "5×1"]),
-    ("product mismatch", ["diff", "a b", "--wrt", "a"], ["`a` is n×1", "`b` is m×1"]),
+    # (`a b` alone is read as scalars with a note, as the course's `x y`; this has no reading)
+    ("product mismatch", ["diff", "A x y", "--wrt", "x"], ["`A x` is n×1", "`y` is p×1"]),
     ("det of non-square", ["diff", "det(X)", "--wrt", "X", "--dim", "X=3x4"], ["determinant", "square", "3×4"]),
     ("inverse of non-square", ["diff", "inv(X)", "--wrt", "X", "--dim", "X=2x3"], ["inverse", "square", "2×3"]),
     ("trace of non-square", ["diff", "tr(X)", "--wrt", "X", "--dim", "X=2x3"], ["trace", "square"]),
@@ -31,7 +32,7 @@ CATALOGUE = [
     ("log of a square matrix", ["diff", "tr(log(X))", "--wrt", "X"], ["ambiguous", "log.(X)", "ln det X"]),
     ("scalar plus square matrix", ["diff", "lambda + X", "--wrt", "X", "--dim", "X=3x3"],
      ["cannot add the scalar", "lambda I"]),
-    ("scalar plus vector", ["diff", "lambda + x", "--wrt", "x"], ["cannot add the scalar", "lambda ones"]),
+    ("scalar plus matrix", ["diff", "lambda + X", "--wrt", "X"], ["cannot add the scalar", "lambda ones"]),
     ("division by a matrix", ["diff", "x / A", "--wrt", "x"], ["division", "not a scalar"]),
     ("bad --dim", ["diff", "X w", "--wrt", "w", "--dim", "X=3y4"], ["bad size"]),
     ("bad --wrt", ["diff", "x^T x", "--wrt", "1x"], ["not a variable name"]),

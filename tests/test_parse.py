@@ -96,13 +96,13 @@ def test_syntax_errors_are_clear(text, words):
 
 
 @pytest.mark.parametrize("text,decls,words", [
-    ("a b", {}, ["shape mismatch", "`a`", "`b`"]),
+    ("A x y", {}, ["shape mismatch", "`A x`", "`y`"]),
     ("X w + y", {"dim": "X=3x4,y=5"}, ["shape mismatch", "3×1", "5×1"]),
     ("det(X)", {"dim": "X=3x4"}, ["determinant", "square", "3×4"]),
     ("tr(X)", {"dim": "X=3x4"}, ["trace", "square"]),
     ("inv(X)", {"dim": "X=2x3"}, ["inverse", "square"]),
     ("A x / x^T", {}, ["division", "not a scalar"]),
-    ("lambda + x", {}, ["cannot add the scalar"]),
+    ("lambda + X", {}, ["cannot add the scalar", "lambda ones"]),
 ])
 def test_shape_errors_name_both_sides(text, decls, words):
     with pytest.raises(ShapeError) as err:

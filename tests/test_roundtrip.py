@@ -76,9 +76,9 @@ def test_printed_notation_reads_as_meant(printed, plain, decls):
 
 
 def test_non_ascii_digits_are_not_numbers():
-    """`𝟙` (a double-struck one) used to be read as the number 1."""
-    with pytest.raises(matcalc.ParseError):
-        matcalc.parse("x + 𝟙")
+    """`𝟙` (a double-struck one) used to be read as the number 1; it is the ones vector."""
+    got = matcalc.parse("x^T 𝟙")
+    assert got == matcalc.parse("x^T ones(n)") and got.shape == (1, 1)
 
 
 @pytest.mark.parametrize("notation", NOTATIONS)

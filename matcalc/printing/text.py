@@ -6,6 +6,8 @@ override a handful of methods of the text printer.
 """
 from __future__ import annotations
 
+import unicodedata
+
 from fractions import Fraction
 
 from .. import expr as E
@@ -273,8 +275,11 @@ class UnicodePrinter(TextPrinter):
         base, sep, sub = n.partition("_")
         for letter, spelled in GREEK_LETTER_NAMES.items():
             if spelled == base:
-                return letter + sep + sub
-        return n
+                base = letter
+                break
+        if sub in _ACCENT_MARKS:  # y_hat → ŷ, beta_hat → β̂
+            return unicodedata.normalize("NFC", base + _ACCENT_MARKS[sub])
+        return base + sep + sub
 
     def _print_Kron(self, e):
         return f"{self.p(e.left, MUL + 1)} ⊗ {self.p(e.right, MUL + 1)}", MUL
@@ -284,6 +289,9 @@ class UnicodePrinter(TextPrinter):
 
     def norm(self, u, sub):
         return f"‖{self.p(u, 0)}‖" + ("_F" if sub else "")
+
+
+_ACCENT_MARKS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "dot": "\u0307", "ddot": "\u0308"}
 
 
 class LatexPrinter(TextPrinter):
@@ -308,6 +316,8 @@ class LatexPrinter(TextPrinter):
         n = spell_greek(n)  # δ1 → delta1
         base, _, sub = n.partition("_")
         head = f"\\{base}" if base in self._GREEK else base
+        if sub in _ACCENT_MARKS:  # y_hat → \hat{y}
+            return f"\\{sub}{{{head}}}"
         if not sub and len(base) > 1 and base[-1].isdigit():
             i = len(base.rstrip("0123456789"))
             head, sub = base[:i], base[i:]
