@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from matcalc.codegen import generate, load  # noqa: E402
-from matcalc.hessian import hessian  # noqa: E402
+from matcalc.code_generation import generate, load  # noqa: E402
+from matcalc.second_order import hessian  # noqa: E402
 from matcalc.printing.numpy import NumpyPrinter  # noqa: E402
 
 

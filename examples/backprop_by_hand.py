@@ -5,7 +5,7 @@
 A. The network y = relu(X W1) W2 with W1 = [[1, -1], [0.5, 0]], W2 = (0.5, 1)ᵀ and the
    observation x = (1, 2), MSE against y = 0: the schedule matcalc derives, every forward
    value, every δ and gradient, each layer's forward and backward pass on its own
-   (matcalc.backprop.layer_backward, with the numbers of the exercise), one gradient
+   (matcalc.schedule.layer_backward, with the numbers of the exercise), one gradient
    step with rate 1.
 B. The same network with a sigmoid on top and the log-loss.
 C. Two steps of SGD by hand for a sigmoid network initialised with zeros:
@@ -17,7 +17,7 @@ C. Two steps of SGD by hand for a sigmoid network initialised with zeros:
 import numpy as np
 
 import matcalc
-from matcalc.backprop import layer_backward, observations_from, run_pass, sgd
+from matcalc.schedule import layer_backward, observations_from, run_pass, sgd
 
 W1 = [[1.0, -1.0], [0.5, 0.0]]
 W2 = [[0.5], [1.0]]

@@ -15,7 +15,7 @@
 import numpy as np
 
 import matcalc
-from matcalc.codegen import load
+from matcalc.code_generation import load
 
 OLS = "(y - X w)^T (y - X w)"
 RIDGE = "(y - X w)^T (y - X w) + lambda w^T w"

@@ -17,7 +17,7 @@ Labels are ±1 and the loss (seed problem 19) is
 import numpy as np
 
 import matcalc
-from matcalc.codegen import load
+from matcalc.code_generation import load
 
 LOSS = "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w"
 LAMBDA = 0.1

@@ -9,8 +9,6 @@
 only imports when it computes numbers).
 """
 import importlib
-import sys
-import types
 
 from .api import Derivative, Result, derive, diff, parse
 from .decls import Decls
@@ -18,38 +16,29 @@ from .errors import DeclarationError, DerivationError, MatcalcError, ParseError,
 
 __version__ = "0.1.0"
 
-# public name → (module, attribute). Each function lives in a module of the same name.
+# public name → (module, attribute). No module is named like a function it exports, so
+# `import matcalc.checking` never hides `matcalc.check`.
 _LAZY = {
-    "check": ("check", "check"), "CheckReport": ("check", "CheckReport"),
-    "verify": ("verify", "verify"), "VerifyReport": ("verify", "VerifyReport"),
-    "hessian": ("hessian", "hessian"), "HessianResult": ("hessian", "HessianResult"),
-    "backprop": ("backprop", "backprop"), "Schedule": ("backprop", "Schedule"),
-    "graph": ("graph", "graph"), "Graph": ("graph", "Graph"),
-    "codegen": ("codegen", "generate"),
-    "solve": ("solve", "solve"), "Solution": ("solve", "Solution"),
+    "check": ("checking", "check"), "CheckReport": ("checking", "CheckReport"),
+    "verify": ("verification", "verify"), "VerifyReport": ("verification", "VerifyReport"),
+    "hessian": ("second_order", "hessian"), "HessianResult": ("second_order", "HessianResult"),
+    "backprop": ("schedule", "backprop"), "Schedule": ("schedule", "Schedule"),
+    "graph": ("compgraph", "graph"), "Graph": ("compgraph", "Graph"),
+    "codegen": ("code_generation", "generate"),
+    "solve": ("optimum", "solve"), "Solution": ("optimum", "Solution"),
     "to_sympy": ("sympy_interop", "to_sympy"), "from_sympy": ("sympy_interop", "from_sympy"),
 }
 
 
-class _Package(types.ModuleType):
-    """Keeps `matcalc.check` the function even after `import matcalc.check` (the import
-    system sets the package attribute of that name to the submodule)."""
+def __getattr__(name):
+    """The functions that need NumPy load on first use (PEP 562)."""
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
 
-    def __setattr__(self, name, value):
-        if isinstance(value, types.ModuleType) and name in _LAZY:
-            value = getattr(value, _LAZY[name][1])
-        super().__setattr__(name, value)
-
-    def __getattr__(self, name):
-        if name in _LAZY:
-            module, attr = _LAZY[name]
-            value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-            super().__setattr__(name, value)
-            return value
-        raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "diff", "derive", "parse", "Result", "Derivative", "Decls", "MatcalcError", "ParseError",

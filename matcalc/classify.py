@@ -249,7 +249,7 @@ def evidence(sol, seed: int = 0, instances: int = 3) -> Verdict:
 
 def classify_solution(sol, positive=(), seed: int = 0) -> Verdict:
     """The symbolic proof for one variable where the rules apply, else the numeric evidence."""
-    from .hessian import second_order
+    from .second_order import second_order
     from .identify import substitute
     from .simplify import simplify
 

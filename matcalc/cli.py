@@ -236,7 +236,7 @@ def _print_steps(derivations, fmt: str):
 
 def _self_check(result, hessian: bool = False) -> dict:
     from .numeric import NoValidPoint
-    from .verify import verify, verify_hessian
+    from .verification import verify, verify_hessian
 
     import numpy as np
 
@@ -291,7 +291,7 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
         sys.exit(0 if counts["correct"] == len(rows) else 1)
     if not expression or not wrt or claim is None:
         _fail('check needs EXPRESSION, --wrt and --claim, e.g. matcalc check "x^T A x" --wrt x --claim "2 A x"')
-    from .check import check as run_check
+    from .checking import check as run_check
     from .decls import Decls
 
     try:
@@ -316,7 +316,7 @@ def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim
     from .decls import Decls
     from .errors import MatcalcError
     from .numeric import NoValidPoint
-    from .verify import verify as run_verify
+    from .verification import verify as run_verify
 
     try:
         result = api.diff(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
@@ -356,7 +356,7 @@ def hessian(expression, wrt, fmt, vec, check, steps, classify, positive, scalar,
     """Second derivative of a scalar EXPRESSION: Hessian, blocks, or d²f."""
     from .decls import Decls
     from .errors import MatcalcError
-    from .hessian import hessian as run_hessian
+    from .second_order import hessian as run_hessian
 
     try:
         result = run_hessian(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim), vec=vec)
@@ -407,7 +407,7 @@ def solve(expression, wrt, fmt, positive, gd, check, seed, scalar, vector, matri
     """Stationary points of EXPRESSION from ∇f = 0, and the second-order test."""
     from .decls import Decls
     from .errors import MatcalcError
-    from .solve import NotSolvable, gd_step, solve as run_solve
+    from .optimum import NotSolvable, gd_step, solve as run_solve
 
     try:
         decls = Decls.build(scalar, vector, matrix, symmetric, dim)
@@ -497,7 +497,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
             return
         if not expression:
             raise MatcalcError("backprop needs a loss expression (or --layer for one layer)")
-        from .backprop import backprop as build, verify_schedule
+        from .schedule import backprop as build, verify_schedule
         from .decls import Decls
 
         sched = build(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
@@ -536,7 +536,7 @@ def _backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None
     """None, one pass (with --at), or the optimizer's steps (with --data)."""
     import numpy as np
 
-    from .backprop import observations_from, run_pass
+    from .schedule import observations_from, run_pass
     from .errors import DeclarationError
     from .numeric import parse_value
 
@@ -617,7 +617,7 @@ def _numbers_text(numbers) -> str:
 
 
 def _layer_backward(layer, layer_input, upstream, layer_weights, fmt):
-    from .backprop import _plain, layer_backward
+    from .schedule import _plain, layer_backward
     from .errors import MatcalcError
     from .numeric import parse_value
 
@@ -650,7 +650,7 @@ def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, d
     """The computational graph of a scalar EXPRESSION: local derivatives and path sums."""
     from .decls import Decls
     from .errors import MatcalcError
-    from .graph import graph as build
+    from .compgraph import graph as build
 
     try:
         values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
@@ -675,7 +675,7 @@ Examples:
 @_decl_options
 def codegen(expression, wrt, backend, name, output, scalar, vector, matrix, symmetric, dim):
     """A Python module with one function returning f and its gradients (NumPy, PyTorch or JAX)."""
-    from .codegen import generate
+    from .code_generation import generate
     from .decls import Decls
     from .errors import MatcalcError
 

@@ -63,7 +63,7 @@ def grade_record(args) -> dict:
                                   ("claim", record.get("claim"))) if not v]
         if missing:
             raise DeclarationError(f"missing {', '.join(missing)}")
-        from .check import check
+        from .checking import check
         from .decls import Decls
 
         decl_source = record.get("decls") if isinstance(record.get("decls"), dict) else record

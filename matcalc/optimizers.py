@@ -307,7 +307,7 @@ def train(schedule, weights: dict, observations: list, optimizer: Optimizer, ste
     gradients of its batch, each from one forward/backward pass."""
     import numpy as np
 
-    from .backprop import run_pass
+    from .schedule import run_pass
 
     if order and any(i < 1 or i > len(observations) for i in order):
         raise DeclarationError(f"the order refers to observations 1..{len(observations)}")
@@ -322,7 +322,7 @@ def train(schedule, weights: dict, observations: list, optimizer: Optimizer, ste
 
 def steps_json(optimizer: Optimizer, history: list, observations: list) -> dict:
     """The steps as plain data: per step the batch, the gradient, the state and the new weights."""
-    from .backprop import _plain
+    from .schedule import _plain
 
     rows = max((int(getattr(v, "shape", (1,))[0]) for o in observations[:1] for k, v in o.items()
                 if getattr(v, "ndim", 0) == 2 and v.shape[0] > 1 and v.shape[1] > 1), default=1)

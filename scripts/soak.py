@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import matcalc  # noqa: E402
 from matcalc.numeric import NoValidPoint  # noqa: E402
-from matcalc.verify import verify  # noqa: E402
+from matcalc.verification import verify  # noqa: E402
 from random_exprs import DECLS, VARIABLES, random_case  # noqa: E402
 
 

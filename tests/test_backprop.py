@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import matcalc
-from matcalc.backprop import layer_backward, observations_from, run_pass, sgd, verify_schedule
+from matcalc.schedule import layer_backward, observations_from, run_pass, sgd, verify_schedule
 from matcalc.cli import main
 from matcalc.numeric import evaluate, sample_point
 

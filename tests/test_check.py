@@ -1,4 +1,4 @@
-"""`matcalc.check.check`: is a claimed derivative right, and if not, what went wrong?
+"""`matcalc.checking.check`: is a claimed derivative right, and if not, what went wrong?
 
 For every seed problem (tests/seed_cases.py):
   * the stated answer and correct answers written differently (same shape: expanded,
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import matcalc
-from matcalc.check import check
+from matcalc.checking import check
 from matcalc.parse import symbols_of
 from seed_cases import SEED_CASES
 

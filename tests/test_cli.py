@@ -34,7 +34,7 @@ CASES = [
 def _verified(expr, wrt):
     """The library's answer, checked against finite differences."""
     import matcalc
-    from matcalc.verify import verify
+    from matcalc.verification import verify
 
     r = matcalc.diff(expr, wrt)
     assert verify(r).passed, r

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import matcalc
 from matcalc.cli import main
-from matcalc.codegen import generate, load
+from matcalc.code_generation import generate, load
 from matcalc.numeric import evaluate, sample_point
 from matcalc.printing.numpy import py_name
 

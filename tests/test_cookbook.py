@@ -34,7 +34,7 @@ from matcalc.numeric import check_directional, evaluate, sample_point, sample_va
 
 
 from matcalc.simplify import equal
-from matcalc.verify import verify
+from matcalc.verification import verify
 
 SYM = "symmetric"
 SQ = "dim"  # declarations that force square sizes

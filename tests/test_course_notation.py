@@ -14,9 +14,9 @@ import pytest
 import matcalc
 from matcalc.api import parse_like
 from matcalc.errors import MatcalcError
-from matcalc.hessian import hessian
+from matcalc.second_order import hessian
 from matcalc.numeric import evaluate, sample_point, sample_valid_point
-from matcalc.verify import verify, verify_hessian
+from matcalc.verification import verify, verify_hessian
 
 G, H = "gradient", "hessian"
 CH8 = "000 ch.8"  # the problem book, matrix differentials
@@ -158,7 +158,7 @@ LAYERS = [
 
 @pytest.mark.parametrize("part, layer, x, g, w, out, down", LAYERS, ids=[c[0] for c in LAYERS])
 def test_problem_sheet_layers(part, layer, x, g, w, out, down):
-    from matcalc.backprop import layer_backward
+    from matcalc.schedule import layer_backward
 
     got_out, got_down, _ = layer_backward(layer, x, g, w)
     if out is not None:
@@ -225,7 +225,7 @@ def test_abstract_activation(source, expr, wrt, decls):
 
 
 def test_abstract_backprop_is_the_delta_recursion():
-    from matcalc.backprop import backprop
+    from matcalc.schedule import backprop
 
     s = backprop("1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_1,W_2,W_3", vector="W_3")
     text = s.format("unicode")

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 import matcalc
 from matcalc import cli
-from matcalc.backprop import backprop
-from matcalc.check import check
-from matcalc.codegen import generate
-from matcalc.graph import graph
-from matcalc.hessian import hessian
-from matcalc.verify import verify
+from matcalc.schedule import backprop
+from matcalc.checking import check
+from matcalc.code_generation import generate
+from matcalc.compgraph import graph
+from matcalc.second_order import hessian
+from matcalc.verification import verify
 
 MU = ("μ", "mu", r"\mu")
 SIGMA = ("Σ", "Sigma", r"\Sigma")

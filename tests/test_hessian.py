@@ -10,7 +10,7 @@ from matcalc.cli import main
 from matcalc.numeric import evaluate, sample_point
 from matcalc.printing.numpy import py_name
 from matcalc.simplify import equal
-from matcalc.verify import verify_hessian
+from matcalc.verification import verify_hessian
 
 SEED_HESSIANS = [
     (3, "x^T A x", "x", {}, "A + A^T"),

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import matcalc
-from matcalc.backprop import observations_from
+from matcalc.schedule import observations_from
 from matcalc.cli import main
 from matcalc.optimizers import NAMES, Optimizer, run, train
 

@@ -16,7 +16,7 @@ from matcalc.numeric import NoValidPoint, evaluate, sample_point
 from matcalc.printing.numpy import to_numpy
 from matcalc.printing.text import to_text, to_unicode
 from matcalc.simplify import normal_form, simplify
-from matcalc.verify import verify
+from matcalc.verification import verify
 from printed import numpy_value, read_back
 from random_exprs import DECLS, VARIABLES, cases
 

@@ -195,3 +195,16 @@ def test_steps_do_not_run_d_again(monkeypatch):
     calls.clear()
     hessian_derivation(h).format("text")
     assert calls == []  # d(f) and d(∇f) were recorded by hessian()
+
+
+def test_no_module_hides_an_exported_function():
+    """`import matcalc.<module>` must not replace a public function of the same name."""
+    import importlib
+    import pkgutil
+
+    import matcalc as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"matcalc.{info.name}")
+    for name in ("check", "verify", "hessian", "backprop", "graph", "codegen", "solve", "diff"):
+        assert callable(getattr(package, name)) and not isinstance(getattr(package, name), type(package)), name

@@ -85,7 +85,7 @@ def test_non_ascii_digits_are_not_numbers():
 def test_a_zero_answer_reads_back_as_the_zero_array(notation):
     """`0` printed for a zero gradient is the zero array where an array is asked for
     (found by the property tests: `sum(x - 2 (x + a) + x)` wrt x)."""
-    from matcalc.verify import verify
+    from matcalc.verification import verify
 
     r = matcalc.diff("sum(x - 2 (x + a) + x)", "x")
     assert verify(r).passed

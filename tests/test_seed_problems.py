@@ -6,7 +6,7 @@ import matcalc
 from matcalc.api import parse_like
 from matcalc.numeric import choose_sizes, evaluate, sample_point
 from matcalc.simplify import equal
-from matcalc.verify import verify
+from matcalc.verification import verify
 from seed_cases import SEED_CASES
 
 KINDS = {1: "derivative", 6: "jacobian", 7: "differential"}

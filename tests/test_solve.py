@@ -12,7 +12,7 @@ from matcalc.classify import prove
 from matcalc.cli import main
 from matcalc.numeric import evaluate
 from matcalc.classify import _instance
-from matcalc.solve import NotSolvable, solve, stationary
+from matcalc.optimum import NotSolvable, solve, stationary
 
 inv = np.linalg.inv
 

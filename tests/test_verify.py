@@ -5,7 +5,7 @@ import pytest
 
 import matcalc
 from matcalc.api import parse_like
-from matcalc.verify import verify
+from matcalc.verification import verify
 
 
 def with_answer(result, text):

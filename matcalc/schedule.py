@@ -411,7 +411,7 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
     import numpy as np
 
     from .numeric import check_directional
-    from .verify import VerifyReport
+    from .verification import VerifyReport
 
     report = VerifyReport()
 
