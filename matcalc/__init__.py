@@ -9,6 +9,12 @@
 only imports when it computes numbers).
 """
 import importlib
+import sys
+
+# The passes recurse once per level of the tree; parse() admits MAX_DEPTH = 400 levels,
+# which some passes turn into a few thousand frames.
+if sys.getrecursionlimit() < 20_000:
+    sys.setrecursionlimit(20_000)
 
 from .api import Derivative, Result, derive, diff, parse
 from .decls import Decls

@@ -12,7 +12,6 @@ import copy
 import difflib
 import itertools
 import re
-import sys
 from fractions import Fraction
 from functools import lru_cache
 
@@ -1227,8 +1226,6 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise
     if _depth(raw) > MAX_DEPTH:
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
-    if sys.getrecursionlimit() < 20_000:
-        sys.setrecursionlimit(20_000)
     builder, raw, found = _kinds_from_context(prepared, raw, decls, differentials, shape)
     if notes is not None:
         notes.extend(n for n in found if n not in notes)
