@@ -188,9 +188,14 @@ d_func.explain = _explain_func
 
 @rule(E.Softmax)
 def d_softmax(D, e):
-    """d softmax(u) = s ⊙ du − s (sᵀ du), s = softmax(u)"""
+    """d softmax(u) = s ⊙ du − s (sᵀ du), s = softmax(u); row-wise for a batch Z:
+    dS = S ⊙ dZ − ((S ⊙ dZ) 1 1ᵀ) ⊙ S"""
     du = D.d(e.arg)
-    return E.sub(E.hadamard(e, du), E.mul(e, E.transpose(e), du))
+    if e.cols == 1:
+        return E.sub(E.hadamard(e, du), E.mul(e, E.transpose(e), du))
+    k = e.cols
+    weighted = E.hadamard(e, du)
+    return E.sub(weighted, E.hadamard(E.mul(weighted, E.Ones(k, 1), E.Ones(1, k)), e))
 
 
 @rule(E.LogSumExp)

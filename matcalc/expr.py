@@ -430,7 +430,8 @@ class Vec(_Unary):
 
 @_node
 class Softmax(_Unary):
-    """softmax(u) = exp(u) / sum(exp(u)) for a column vector u."""
+    """softmax(u) = exp(u) / sum(exp(u)) over the entries of a column vector u; over each
+    row of a matrix Z (a batch with observations as rows, as in the course)."""
 
     arg: Expr
     tag = "softmax"
@@ -440,7 +441,10 @@ class Softmax(_Unary):
 
     def definition(self):
         ex = func("exp", self.arg)
-        return mul(ex, power(sum_entries(ex), -1))
+        if self.arg.cols == 1:
+            return mul(ex, power(sum_entries(ex), -1))
+        row_sums = mul(ex, Ones(self.arg.cols, 1), Ones(1, self.arg.cols))
+        return hadamard(ex, power(row_sums, -1))
 
     @cached_property
     def shape(self):
@@ -974,10 +978,9 @@ def vec(a: Expr) -> Expr:
 
 
 def softmax(a: Expr) -> Expr:
+    """softmax of a column vector, or row-wise of a matrix (each row of a batch)."""
     if a.is_scalar:
         return Const(ONE)
-    if a.cols != 1:
-        raise ShapeError(f"softmax needs a column vector, but `{a}` is {fmt_shape(a.shape)}")
     return Softmax(a)
 
 
@@ -1035,8 +1038,8 @@ CALLS = {
     "Tr": Call(Trace, trace, "square", what="the trace"),
     "det": Call(Det, det, "square", what="the determinant"),
     "sum": Call(Sum, sum_entries, what="the sum of entries"),
-    "softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
-    "Softmax": Call(Softmax, softmax, "vector", "same", what="softmax"),
+    "softmax": Call(Softmax, softmax, "any", "same", what="softmax"),
+    "Softmax": Call(Softmax, softmax, "any", "same", what="softmax"),
     "logsumexp": Call(LogSumExp, logsumexp, "vector", what="logsumexp"),
 }
 

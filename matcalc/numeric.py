@@ -190,8 +190,9 @@ def ev_kron(V, e):
 @eval_rule(E.Softmax)
 def ev_softmax(V, e):
     u = V.ev(e.arg)
-    z = np.exp(u - np.max(u))
-    return z / np.sum(z)
+    axis = 0 if e.cols == 1 else 1  # a column vector, or each row of a batch
+    z = np.exp(u - np.max(u, axis=axis, keepdims=True))
+    return z / np.sum(z, axis=axis, keepdims=True)
 
 
 @eval_rule(E.Vec)

@@ -90,10 +90,14 @@ def trace_to_scalar(e):
 
 
 def log_softmax(e):
-    """ln softmax(u) = u − ln(Σ exp(u)) 1 (log-sum-exp)."""
+    """ln softmax(u) = u − ln(Σ exp(u)) 1 (log-sum-exp); row-wise u − ln(exp(u) 1) 1ᵀ."""
     if isinstance(e, E.Func) and e.name == "log" and isinstance(e.arg, E.Softmax):
         u = e.arg.arg
-        return E.sub(u, E.mul(E.func("log", E.sum_entries(E.func("exp", u))), E.Ones(*u.shape)))
+        if u.cols == 1:
+            return E.sub(u, E.mul(E.func("log", E.sum_entries(E.func("exp", u))), E.Ones(*u.shape)))
+        k = u.cols
+        row_lse = E.func("log", E.mul(E.func("exp", u), E.Ones(k, 1)))
+        return E.sub(u, E.mul(row_lse, E.Ones(1, k)))
     return e
 
 

@@ -258,8 +258,11 @@ class NumpyPrinter:
         return "(" + " * ".join(self.p(f) for f in e.factors) + ")"
 
     def _print_Softmax(self, e):
-        u = self.p(e.arg)
-        return f"({self.ns}.exp({u} - {self.ns}.max({u})) / {self.ns}.sum({self.ns}.exp({u} - {self.ns}.max({u}))))"
+        u, ns = self.p(e.arg), self.ns
+        if _ndim(e.shape) < 2:  # a vector (1-D): over its entries
+            return f"({ns}.exp({u} - {ns}.max({u})) / {ns}.sum({ns}.exp({u} - {ns}.max({u}))))"
+        z = f"{ns}.exp({u} - {u}.max(axis=1, keepdims=True))"  # each row of a batch
+        return f"({z} / {z}.sum(axis=1, keepdims=True))"
 
     def _print_LogSumExp(self, e):
         u = self.p(e.arg)
