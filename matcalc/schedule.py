@@ -182,7 +182,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
     softmaxes = [n for n in forward if isinstance(n.definition, E.Softmax)]
     if softmaxes and any(_contains(e, E.Sum) for _, e in sched.deltas):
         sched.notes.append("with a one-hot y, sum(y) = 1: the output delta is ŷ − y")
-    elif any(n.symbol.cols > 1 for n in softmaxes) and any(_contains(e, E.Ones) for _, e in sched.deltas):
+    elif any(n.symbol.cols != 1 for n in softmaxes) and any(_contains(e, E.Ones) for _, e in sched.deltas):
         sched.notes.append("with one-hot rows of Y, Y 1 = 1: the output delta is softmax − Y")
     return sched
 
