@@ -657,6 +657,9 @@ def sum_over(index: str, n: Dim, body: Expr) -> Expr:
         if isinstance(body, Const) and body.value == 1:
             return count(n)
         return mul(count(n), body)
+    if isinstance(body, MatMul) and body.coeff not in (1, -1):
+        # Σ_i c f_i = c Σ_i f_i (a sign stays inside: Σ_i -y_i σ(…) x_i, as the course writes)
+        return scale(body.coeff, sum_over(index, n, mul(*body.factors)))
     return SumOver(index, n, body)
 
 

@@ -181,6 +181,8 @@ def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
         return E.Identity(n)
     if isinstance(e, E.Add):
         return E.add(*(coefficient(t, var) for t in e.terms))
+    if isinstance(e, E.SumOver):  # Σ_i J_i dx = (Σ_i J_i) dx
+        return E.sum_over(e.index, e.n, coefficient(e.body, var))
     if isinstance(e, E.Hadamard):
         k = _the_differential_factor(e.factors)
         others = e.factors[:k] + e.factors[k + 1 :]
@@ -226,6 +228,8 @@ def vec_coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
         return E.Identity(size)
     if isinstance(e, E.Add):
         return E.add(*(vec_coefficient(t, var) for t in e.terms))
+    if isinstance(e, E.SumOver):
+        return E.sum_over(e.index, e.n, vec_coefficient(e.body, var))
     if e.is_scalar:
         return E.transpose(E.vec(pullback(e, {var.name: var})[var.name]))
     if isinstance(e, E.Transpose):
