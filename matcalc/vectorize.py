@@ -186,3 +186,27 @@ def matrix_form(e: E.Expr) -> E.Expr:
     from .simplify import simplify
 
     return simplify(map_bottom_up(e, matrix_form_of_sum))
+
+
+def checked_matrix_form(e: E.Expr, points: int = 2):
+    """The matrix form of e if it has sums a rule covers, checked equal to e at random
+    points (never shown unchecked); else None."""
+    import numpy as np
+
+    from .numeric import NoValidPoint, evaluate, sample_point
+
+    if not has_sums(e):
+        return None
+    m = matrix_form(e)
+    if m == e:
+        return None
+    rng = np.random.default_rng(0)
+    try:
+        for _ in range(points):
+            sizes, env = sample_point([e, m], rng)
+            a, b = evaluate(e, env, sizes), evaluate(m, env, sizes)
+            if not np.allclose(a, b, rtol=1e-8, atol=1e-10 * max(1.0, float(np.max(np.abs(a))))):
+                return None
+    except (NoValidPoint, np.linalg.LinAlgError):
+        return None
+    return m
