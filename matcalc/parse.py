@@ -1040,8 +1040,15 @@ def _read_sum_sign(tok: str):
     return index, (int(limit) if limit.isdigit() else limit)
 
 
+# Indexed names that are scalars by default: labels and targets (y_i, t_i), as the course
+# writes them; other latin names are vector observations (x_i, z_i), Greek ones scalars.
+SCALAR_OBSERVATIONS = {"y", "t"}
+
+
 def _default_observation_kind(base: str) -> str:
-    return "scalar" if base in GREEK_NAMES or base[:1] in GREEK_LETTERS else "vector"
+    if base in SCALAR_OBSERVATIONS or base in GREEK_NAMES or base[:1] in GREEK_LETTERS:
+        return "scalar"
+    return "vector"
 
 
 def _sums_in(raw: _R):
@@ -1058,6 +1065,14 @@ def _sums_in(raw: _R):
                 bases.add(base)
         stack.extend((k, bound) for k in r.kids)
     return {x for x in limits if isinstance(x, str)}, sorted(bases)
+
+
+def _walk_raw(r: _R):
+    stack = [r]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.kids)
 
 
 def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: set, shape) -> "_Builder":
@@ -1098,7 +1113,8 @@ def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: se
             continue
         changes = sum(kinds[x] != defaults[x] for x in bases)
         scalar_result = b.is_scalar(tree)
-        found.append(((changes, not scalar_result, tuple(c == "scalar" for c in choice)), b, tree))
+        broadcasts = sum(1 for n in _walk_raw(tree) if n.op == "add" and n.data == "broadcast")
+        found.append(((broadcasts, changes, not scalar_result, tuple(c == "scalar" for c in choice)), b, tree))
     if not found:
         attempt(defaults, raw)  # raises the error of the default reading
     found.sort(key=lambda f: f[0])
