@@ -147,6 +147,15 @@ def sum_weighted(s: E.SumOver):
     return E.scale(coeff, E.mul(E.transpose(U), w))
 
 
+def sum_row(s: E.SumOver):
+    """Σ_i v_iᵀ = (Σ_i v_i)ᵀ"""
+    if s.body.rows == 1 and not s.body.is_scalar:
+        inner = E.sum_over(s.index, s.n, E.transpose(s.body))
+        got = matrix_form_of_sum(inner)
+        return E.transpose(got) if got != inner else None
+    return None
+
+
 def sum_scalar(s: E.SumOver):
     """Σ_i s_i = 1ᵀ s"""
     if not s.body.is_scalar:
@@ -154,7 +163,7 @@ def sum_scalar(s: E.SumOver):
     return E.mul(E.transpose(_ones(s.n)), stack(s.body, s.index, s.n))
 
 
-RULES = (sum_linear, sum_outer, sum_square, sum_weighted, sum_scalar)
+RULES = (sum_linear, sum_outer, sum_square, sum_weighted, sum_row, sum_scalar)
 
 
 def matrix_form_of_sum(s: E.Expr) -> E.Expr:
