@@ -36,6 +36,7 @@ class Derivative:
     kind: str  # gradient | jacobian | derivative | differential
     expr: E.Expr  # simplified, factored for display
     f: E.Expr
+    matrix_form: E.Expr | None = None  # for a Σ_i result: the same in X, y (checked equal)
 
     @property
     def name(self) -> str:
@@ -144,7 +145,7 @@ class Result:
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
         if fmt == "differential":
             return self.differential_text("text")
-        if len(self.derivatives) == 1 and fmt in ("text", "numpy"):
+        if len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None:
             return self.derivatives[0].notation(fmt)
         lines = []
         for dv in self.derivatives:
@@ -154,6 +155,10 @@ class Result:
                 lines.append(dv.notation(fmt))
             else:
                 lines.append(f"{dv.lhs(fmt)} = {dv.notation(fmt)}")
+            if dv.matrix_form is not None and fmt in ("text", "unicode", "latex"):
+                printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+                lines.append(f"  = {printer(dv.matrix_form)}    " + ("% " if fmt == "latex" else "")
+                             + "(matrix form)")
         return "\n".join(lines)
 
     def to_json(self):
@@ -169,6 +174,8 @@ class Result:
                 "differential": self.differential_text("text"),
                 "shape": [str(x) for x in dv.expr.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
                 "notes": self.notes,
+                **({"matrix_form": to_text(dv.matrix_form), "matrix_form_unicode": to_unicode(dv.matrix_form),
+                    "matrix_form_latex": to_latex(dv.matrix_form)} if dv.matrix_form is not None else {}),
             }
 
         items = [one(dv) for dv in self.derivatives]
@@ -285,8 +292,17 @@ def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> R
             g = vec_coefficient(simplify(restrict(df, (), name, variables)[0]), x)
         else:
             g = restrict(df, (), name, variables)[0]
-        derivs.append(Derivative(x, kind, display(simplify(g)), f))
+        shown = display(simplify(g))
+        derivs.append(Derivative(x, kind, shown, f, _matrix_form(shown)))
     return Result(source, f, list(variables), df, derivs, notes, record)
+
+
+def _matrix_form(g: E.Expr):
+    """The matrix form of a derivative in Σ_i form (vectorize.py), or None."""
+    from .vectorize import checked_matrix_form
+
+    m = checked_matrix_form(g)
+    return display(m) if m is not None else None
 
 
 def restrict(df: E.Expr, record, name: str, names) -> tuple:

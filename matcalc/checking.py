@@ -227,7 +227,7 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     if form == "differential" and kind != "differential":
         # `dL = 2 (y - Xw)^T X dw + …`: the claim is the differential, and so is the answer
         from .differential import d
-        from .printing.factor import display
+        from .display import display
         from .printing.text import to_text, to_unicode
         from .simplify import simplify
 

@@ -211,6 +211,18 @@ def d_power(D, e):
     return _elementwise(E.scale(p, E.power(e.base, p - 1)), D.d(e.base))
 
 
+@rule(E.SumOver)
+def d_sum_over(D, e):
+    """sum rule: d Σ_i f_i = Σ_i d f_i"""
+    return E.sum_over(e.index, e.n, D.d(e.body))
+
+
+@rule(E.Indexed)
+def d_indexed(D, e):
+    """d(x_i) = (dX)_i: the i-th row of dX"""
+    return e.rebuild((D.d(e.data),))
+
+
 d_symbol.quiet = d_constant.quiet = d_add.quiet = True  # bookkeeping, not teaching
 
 

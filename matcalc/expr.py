@@ -140,6 +140,14 @@ class Expr:
     def has_differential(self) -> bool:
         return any(a.has_differential for a in self.args)
 
+    @cached_property
+    def indices(self) -> frozenset:
+        """The summation indices (i in x_i) this expression uses and does not bind itself."""
+        out = frozenset()
+        for a in self.args:
+            out |= a.indices
+        return out
+
     def __repr__(self):
         from .printing.text import to_text
 
@@ -570,9 +578,99 @@ class Kron(Expr):
         return f"kron({self.left.key},{self.right.key})"
 
 
+# ---------------------------------------------------------------- sums over observations
+
+
+@_node
+class Indexed(Expr):
+    """x_i: row i of the data matrix X, as a column; y_i (entry): entry i of the vector y.
+
+    `name` is how it prints (x for X); the data symbol is its only child, so the
+    symbols of Σ_i f(x_i) are X and y, the values a user gives.
+    """
+
+    linear = True  # d(x_i) = (dX)_i
+    data: Expr
+    index: str
+    name: str
+    entry: bool = False  # y_i: a scalar entry of a vector
+
+    @property
+    def args(self):
+        return (self.data,)
+
+    def rebuild(self, args):
+        return Indexed(args[0], self.index, self.name, self.entry)
+
+    @cached_property
+    def shape(self):
+        return (1, 1) if self.entry else (self.data.cols, 1)
+
+    @cached_property
+    def indices(self):
+        return self.data.indices | {self.index}
+
+    def _key(self):
+        return f"{self.name}_{self.index}<{self.data.key}>"
+
+
+@_node
+class SumOver(Expr):
+    """Σ_{i=1}^n body: a sum over the observations; Σ_i 1 is the count n."""
+
+    linear = True
+    index: str
+    n: Dim
+    body: Expr
+
+    @property
+    def args(self):
+        return (self.body,)
+
+    def rebuild(self, args):
+        return sum_over(self.index, self.n, args[0])
+
+    @cached_property
+    def shape(self):
+        return self.body.shape
+
+    @cached_property
+    def indices(self):
+        return self.body.indices - {self.index}
+
+    @property
+    def is_count(self) -> bool:
+        return isinstance(self.body, Const) and self.body.value == 1
+
+    def _key(self):
+        return f"Σ[{self.index},{self.n}]({self.body.key})"
+
+
+def count(n: Dim) -> Expr:
+    """n, the number of observations, as Σ_i 1 (so that its value comes from the data)."""
+    if isinstance(n, int):
+        return Const(Fraction(n))
+    return SumOver("i", n, Const(ONE))
+
+
+def sum_over(index: str, n: Dim, body: Expr) -> Expr:
+    """Σ_i body; folds Σ_i 0 = 0 and Σ_i c = n c for a body without i."""
+    if isinstance(body, Zero):
+        return body
+    if index not in body.indices:
+        if isinstance(body, Const) and body.value == 1:
+            return count(n)
+        return mul(count(n), body)
+    if isinstance(body, MatMul) and body.coeff not in (1, -1):
+        # Σ_i c f_i = c Σ_i f_i (a sign stays inside: Σ_i -y_i σ(…) x_i, as the course writes)
+        return scale(body.coeff, sum_over(index, n, mul(*body.factors)))
+    return SumOver(index, n, body)
+
+
 NODE_TYPES = (
     Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
     Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation, Softmax, LogSumExp,
+    Indexed, SumOver,
 )
 
 

@@ -138,6 +138,17 @@ def pull_diag_part(P, e, w):
     P.pull(e.arg, E.diag(w))
 
 
+@pull_rule(E.SumOver)
+def pull_sum_over(P, e, w):
+    """the cotangent stays inside the sum
+    ⟨W, Σ_i E_i⟩ = Σ_i ⟨W, E_i⟩"""
+    inner = Pullback()
+    inner.pull(e.body, w)
+    P.fired.extend(inner.fired)
+    for name, parts in inner.grads.items():
+        P.grads[name].append(E.sum_over(e.index, e.n, E.add(*parts)))
+
+
 pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeeping, not teaching
 
 # The linear node types (`linear` in expr.py) without a pull rule: their adjoints need
@@ -146,6 +157,8 @@ pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeepin
 PULL_EXEMPT = {
     E.Kron: "its adjoint needs block sums: read off by vec_coefficient",
     E.Vec: "its adjoint needs unvec: read off by vec_coefficient",
+    E.Indexed: "a gradient with respect to the data matrix needs the matrix form: write the sum "
+               "with X (e.g. Σ_i x_iᵀ w = 1ᵀ X w)",
 }
 
 
@@ -188,6 +201,12 @@ def coeff_differential(e, var):
 def coeff_add(e, var):
     """J(A + B) = J(A) + J(B)"""
     return E.add(*(coefficient(t, var) for t in e.terms))
+
+
+@COEFF_RULES.rule(E.SumOver)
+def coeff_sum_over(e, var):
+    """Σ_i J_i dx = (Σ_i J_i) dx"""
+    return E.sum_over(e.index, e.n, coefficient(e.body, var))
 
 
 @COEFF_RULES.rule(E.Hadamard)
@@ -250,6 +269,12 @@ def vec_differential(e, var):
 def vec_add(e, var):
     """vec(A + B) = vec A + vec B"""
     return E.add(*(vec_coefficient(t, var) for t in e.terms))
+
+
+@VEC_RULES.rule(E.SumOver)
+def vec_sum_over(e, var):
+    """vec Σ_i E_i = Σ_i vec E_i"""
+    return E.sum_over(e.index, e.n, vec_coefficient(e.body, var))
 
 
 @VEC_RULES.rule(E.Transpose)

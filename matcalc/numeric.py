@@ -31,6 +31,7 @@ class Evaluator:
         self.env = env
         self.dims = dims
         self.memo: dict = {}
+        self.bound: dict = {}  # summation index → the observation it stands for
 
     def dim(self, d) -> int:
         if isinstance(d, int):
@@ -204,6 +205,44 @@ def ev_vec(V, e):
 def ev_commutation(V, e):
     m, n = V.dim(e.m), V.dim(e.n)
     return np.eye(m * n)[np.arange(m * n).reshape((m, n), order="F").ravel()]
+
+
+class _OneTerm(Evaluator):
+    """One term of Σ_i: i bound to an observation; what does not use i is the outer value."""
+
+    def __init__(self, outer: Evaluator, index: str, k: int):
+        super().__init__(outer.env, outer.dims)
+        self.outer, self.index = outer, index
+        self.bound = {**outer.bound, index: k}
+
+    def ev(self, e):
+        if self.index not in e.indices:
+            return self.outer.ev(e)
+        return super().ev(e)
+
+
+@eval_rule(E.SumOver)
+def ev_sum_over(V, e):
+    n = V.dim(e.n)
+    if e.is_count:
+        return np.array([[float(n)]])
+    total = np.zeros(tuple(V.dim(d) for d in e.shape))
+    for k in range(n):
+        total = total + _OneTerm(V, e.index, k).ev(e.body)
+    return total
+
+
+@eval_rule(E.Indexed)
+def ev_indexed(V, e):
+    if e.index not in V.bound:
+        raise DeclarationError(f"{e.name}_{e.index} is used outside a sum over {e.index}")
+    k = V.bound[e.index]
+    data = V.ev(e.data)
+    if k >= data.shape[0]:
+        raise DeclarationError(
+            f"{e.name}_{e.index}: the data has {data.shape[0]} rows, but the sum runs to {k + 1}"
+        )
+    return data[k : k + 1, :1].copy() if e.entry else data[k, :].reshape(-1, 1).copy()
 
 
 def bind_dims(exprs, env: dict, sizes: dict | None = None) -> dict:

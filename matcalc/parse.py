@@ -338,6 +338,12 @@ def _make_transformer(text: str, decls: Decls, differentials: set):
                 return flat("mul", left[0], call)
             return call
 
+        def sum_over(self, ch):
+            *left, tok, body = ch
+            index, limit = _read_sum_sign(str(tok))
+            r = _R("sumover", [body], tok.start_pos, body.end, (index, limit))
+            return flat("mul", left[0], r) if left else r
+
         def transpose(self, ch):
             r, tok = ch
             return postfix("transpose", r, tok.end_pos)
@@ -535,6 +541,12 @@ class _Builder:
         self.symbols: dict = {}  # name -> (shape, symmetric)
         self.size_names: set = set()  # sizes named in ones(n, m)
         self.matrix_calls: list = []  # exp/log/sqrt of a matrix, checked once sizes are known
+        # sums over observations (see the section at the end of the class)
+        self.bound: dict = {}  # index → size of the index set, inside Σ_i
+        self.limits: set = set()  # the sizes of all sums (a name `n` among them is the count)
+        self.observation_kinds: dict = {}  # x → "vector" | "scalar": the reading tried
+        self.observations: dict = {}  # x → the data name (X for x_i, y for y_i)
+        self.plain_names: set = set()
 
     # -- helpers
     def snip(self, r):
@@ -622,7 +634,7 @@ class _Builder:
         stack = [r]
         while stack:
             n = stack.pop()
-            if n.op in ("sym", "identity", "ones", "word"):
+            if n.op in ("sym", "identity", "ones", "word", "idx"):
                 return True
             stack.extend(n.kids)
         return False
@@ -631,6 +643,8 @@ class _Builder:
     def infer(self, r: _R):
         if r.op == "call" and r.data in ("eye", "ones"):
             return self.infer_call(r)  # the arguments are sizes, not expressions
+        if r.op == "sumover":
+            return self.infer_sumover(r)  # the index is bound in the body
         for k in r.kids:
             self.infer(k)
         getattr(self, "infer_" + r.op)(r)
@@ -640,6 +654,9 @@ class _Builder:
 
     def infer_sym(self, r):
         name = r.data
+        if self.infer_observation(r):
+            return
+        self.plain_names.add(name)
         if name.startswith("d") and name[1:] in self.differentials and not self.decls.declares(name):
             r.op, r.data = "dsym", name[1:]
             r.shape = self.symbol_shape(name[1:])
@@ -867,6 +884,75 @@ class _Builder:
             raise ShapeError(f"`{self.snip(r)}`: {r.data} is applied to a column vector")
         r.shape = (1, 1) if call.result == "scalar" else a.shape
 
+
+    # -- sums over observations: Σ_i f(x_i, y_i). Inside Σ_i, a name x_i is an observation:
+    # a vector x_i is row i of the data matrix X (n×p) as a column, a scalar y_i entry i
+    # of the vector y (n×1); n is the size of the index set. The reading (vector or
+    # scalar) of each indexed name is chosen by `_infer_with_observations`.
+    def infer_sumover(self, r):
+        index, limit = r.data
+        if index in self.bound:
+            raise ParseError(f"the index {index} is already bound by an enclosing sum in `{self.snip(r)}`")
+        self.size_names.add(limit) if isinstance(limit, str) else None
+        self.bound[index] = limit
+        try:
+            self.infer(r.kids[0])
+        finally:
+            del self.bound[index]
+        r.shape = r.kids[0].shape
+
+    def infer_observation(self, r) -> bool:
+        """x_i inside Σ_i → an observation (op "idx"); `n` of Σ_{i=1}^n → the count."""
+        name = r.data
+        if name in self.limits and not self.decls.declares(name):
+            r.op, r.shape = "count", (1, 1)
+            return True
+        base, sep, sub = name.partition("_")
+        sub = sub.strip("{}")
+        if not sep or sub not in self.bound:
+            return False
+        if base[:1].isupper():
+            raise ParseError(
+                f"`{name}`: indexed matrices are not supported; an observation is a vector x_{sub} "
+                f"(row {sub} of X) or a scalar y_{sub} (entry {sub} of y)\n{_caret(self.text, r.start)}"
+            )
+        kind = self.observation_kinds.get(base, _default_observation_kind(base))
+        entry = kind == "scalar"
+        data = base if entry else base[0].upper() + base[1:]
+        self.observations[base] = data
+        shape = self.symbol_shape(data)
+        if not self.dims.unify(shape[0], self.bound[sub]) or (entry and not self.dims.is_one(shape[1])):
+            self._name_dims()
+            raise ShapeError(
+                f"`{name}` is an observation of `{data}`, which is {self.dims.show_shape(shape)}, "
+                f"but the sum over {sub} runs to {self.bound[sub]}"
+            )
+        r.op, r.data = "idx", (base, sub, data, entry)
+        r.shape = (1, 1) if entry else (shape[1], 1)
+        return True
+
+    def check_observations(self):
+        """A name used both with and without the index is an error."""
+        for base, data in self.observations.items():
+            for plain in {base, data} if data == base else {base}:
+                if plain in self.plain_names:
+                    raise ParseError(
+                        f"`{plain}` is used both with an index ({base}_i, an observation) and without "
+                        f"one; inside Σ_i write {base}_i for the i-th observation, and use another name "
+                        f"for a quantity that is not indexed"
+                    )
+
+    def build_sumover(self, r, kids):
+        index, limit = r.data
+        return E.sum_over(index, self.dim(limit), kids[0])
+
+    def build_idx(self, r, kids):
+        base, index, data, entry = r.data
+        return E.Indexed(self._symbol(data), index, base, entry)
+
+    def build_count(self, r, kids):
+        return E.count(self.dim(r.data))
+
     def check_matrix_functions(self):
         """exp(X), log(X), sqrt(X) of a square matrix: the matrix function or elementwise?"""
         for r in self.matrix_calls:
@@ -1034,6 +1120,101 @@ class _Builder:
         return E.func(f, a)
 
 
+# ---------------------------------------------------------------- sums over observations
+
+
+def _read_sum_sign(tok: str):
+    """`sum_{i=1}^n`, `Σ_i`, `Σᵢ^m` → (index, size); the size is n when not written."""
+    m = re.match(r"(?:sum|Σ|∑)\s*(?:_\s*\{?\s*([a-z])[^}^]*\}?|([ᵢⱼₖ]))\s*(?:\^\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", tok)
+    index = m.group(1) or {"ᵢ": "i", "ⱼ": "j", "ₖ": "k"}[m.group(2)]
+    limit = m.group(3) or "n"
+    return index, (int(limit) if limit.isdigit() else limit)
+
+
+# Indexed names that are scalars by default: labels and targets (y_i, t_i), as the course
+# writes them; other latin names are vector observations (x_i, z_i), Greek ones scalars.
+SCALAR_OBSERVATIONS = {"y", "t"}
+
+
+def _default_observation_kind(base: str) -> str:
+    if base in SCALAR_OBSERVATIONS or base in GREEK_NAMES or base[:1] in GREEK_LETTERS:
+        return "scalar"
+    return "vector"
+
+
+def _sums_in(raw: _R):
+    """(limits, indexed bases) of the sums in a raw tree."""
+    limits, bases, stack = set(), set(), [(raw, frozenset())]
+    while stack:
+        r, bound = stack.pop()
+        if r.op == "sumover":
+            limits.add(r.data[1])
+            bound = bound | {r.data[0]}
+        elif r.op == "sym" and "_" in r.data:
+            base, _, sub = r.data.partition("_")
+            if sub.strip("{}") in bound and not base[:1].isupper():
+                bases.add(base)
+        stack.extend((k, bound) for k in r.kids)
+    return {x for x in limits if isinstance(x, str)}, sorted(bases)
+
+
+def _walk_raw(r: _R):
+    stack = [r]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.kids)
+
+
+def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: set, shape,
+                             kinds=None, broadcast=False, observation_kinds=None):
+    """Shape inference; with sums over observations, the reading of each indexed name
+    (x_i a vector observation, y_i a scalar one) that makes the expression well formed,
+    under the kinds `kinds` of the other names. Returns (builder, inferred copy of raw).
+
+    The defaults (latin: vector, Greek: scalar) are tried first; otherwise the readings
+    with the fewest changes, preferring a scalar result (a loss), then vectors for the
+    names earlier in the alphabet (x_i a vector and y_i a scalar, as the course writes).
+    """
+    import copy
+
+    limits, bases = _sums_in(raw)
+
+    def attempt(observation_kinds, tree):
+        b = _Builder(text, decls, differentials, kinds, broadcast)
+        b.limits = limits
+        b.observation_kinds = observation_kinds
+        b.infer(tree)
+        if shape is not None:
+            b.require_shape(tree, shape)
+        b.check_observations()
+        return b
+
+    if not bases or observation_kinds is not None:  # the reading of x_i, y_i is given
+        tree = copy.deepcopy(raw)
+        return attempt({b: (observation_kinds or {}).get(b, _default_observation_kind(b)) for b in bases}, tree), tree
+    if len(bases) > 6:
+        raise ParseError(f"too many indexed names in one expression ({len(bases)}; the limit is 6)")
+    defaults = {x: _default_observation_kind(x) for x in bases}
+    found = []
+    for choice in itertools.product(("vector", "scalar"), repeat=len(bases)):
+        observation_kinds = dict(zip(bases, choice))
+        tree = copy.deepcopy(raw)
+        try:
+            b = attempt(observation_kinds, tree)
+        except ShapeError:
+            continue
+        changes = sum(observation_kinds[x] != defaults[x] for x in bases)
+        scalar_result = b.is_scalar(tree)
+        broadcasts = sum(1 for n in _walk_raw(tree) if n.op == "add" and n.data == "broadcast")
+        found.append(((broadcasts, changes, not scalar_result, tuple(c == "scalar" for c in choice)), b, tree))
+    if not found:
+        attempt(defaults, copy.deepcopy(raw))  # raises the error of the default reading
+    found.sort(key=lambda f: f[0])
+    _, b, tree = found[0]
+    return b, tree
+
+
 _READING_TRIES = 400  # readings tried at most when the default kinds do not fit
 
 
@@ -1079,18 +1260,23 @@ def _kinds_from_context(prepared, raw, decls, differentials, shape):
     Returns (builder, inferred raw tree, notes)."""
 
     def attempt(kinds, broadcast=False):
-        r = copy.deepcopy(raw)
-        b = _Builder(prepared, decls, set(differentials), kinds, broadcast)
-        b.infer(r)
-        if shape is not None:
-            b.require_shape(r, shape)
+        observed = {n.partition("_")[0]: kinds[n] for n in indexed if n in kinds}
+        plain = {n: k for n, k in kinds.items() if n not in indexed}
+        b, r = _infer_with_observations(raw, prepared, decls, set(differentials), shape, plain,
+                                        broadcast, observed)
         b.check_matrix_functions()
         return _Reading(kinds, b, r)
 
     differential_names = {"d" + v for v in differentials}
+    # x_i, y_i under a sum: their kinds (a vector or a scalar observation) are read like names'
+    indices = {r.data[0] for r in _walk_raw(raw) if r.op == "sumover"}
+    indexed = [n for n in _sym_names(raw) if n.partition("_")[2].strip("{}") in indices]
+    readings = {n: [(_default_observation_kind(n.partition("_")[0]), 0)] for n in indexed}
+    for n in indexed:
+        readings[n].append(("scalar" if readings[n][0][0] == "vector" else "vector", 1))
     free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
     counts = _count_names(raw)
-    defaults = {n: ("scalar" if n in counts else kind_readings(n)[0][0]) for n in free}
+    defaults = {n: ("scalar" if n in counts else (readings.get(n) or kind_readings(n))[0][0]) for n in free}
     count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare --vector {n} otherwise"
                    for n in sorted(counts & set(free))]
     try:
@@ -1100,9 +1286,9 @@ def _kinds_from_context(prepared, raw, decls, differentials, shape):
         first_error = err
 
     def alternatives(names):
-        return {n: [k for k, _ in kind_readings(n) if k != defaults[n]] for n in names}
+        return {n: [k for k, _ in (readings.get(n) or kind_readings(n)) if k != defaults[n]] for n in names}
 
-    greek = [n for n in free if is_greek(n)]
+    greek = [n for n in free if is_greek(n) or n in readings]  # and the observations
     stages = [(greek, False), ([], True), (free, False)]  # latin names: for a scalar f only
     tries = 0
     for names, broadcast in stages:

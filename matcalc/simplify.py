@@ -41,6 +41,8 @@ def push_transpose(e):
         return E.power(E.transpose(a.base), a.exponent)
     if isinstance(a, E.Kron):
         return E.kron(E.transpose(a.left), E.transpose(a.right))
+    if isinstance(a, E.SumOver):  # (Σ_i A_i)ᵀ = Σ_i A_iᵀ
+        return E.sum_over(a.index, a.n, E.transpose(a.body))
     return e
 
 

@@ -30,6 +30,9 @@ def _dim(d):
 NO_SYMPY = {
     E.Vec: "SymPy has no vec of a matrix expression",
     E.Commutation: "SymPy has no commutation matrix",
+    E.SumOver: "a sum over observations (Σ_i) has no SymPy matrix form; use the matrix form "
+               "(matcalc diff prints it) or write the sum with X",
+    E.Indexed: "an observation x_i has no SymPy matrix form; write the sum with X",
 }
 
 

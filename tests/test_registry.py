@@ -36,6 +36,9 @@ SAMPLES = {
     E.Power: E.Power(x, Fraction(3)), E.Hadamard: E.Hadamard((a, x)), E.Kron: E.Kron(X, x),
     E.Vec: E.Vec(X), E.Commutation: E.Commutation(2, n), E.Softmax: E.Softmax(x),
     E.LogSumExp: E.LogSumExp(x),
+    # x_i is row i of X; an observation is evaluated inside its sum
+    E.Indexed: E.Indexed(X, "i", "x"),
+    E.SumOver: E.SumOver("i", n, E.mul(E.transpose(E.Indexed(X, "i", "x")), x)),
 }
 
 
@@ -59,7 +62,7 @@ def test_node_in_every_table(node):
     assert not (node in PULL_RULES and node in PULL_EXEMPT)
     assert node in PULL_RULES or node in PULL_EXEMPT or not node.linear
     assert node in EVAL_RULES, f"no NumPy evaluation for {node.__name__}"
-    value = evaluate(e, _point())
+    value = evaluate(e if not e.indices else E.SumOver("i", n, e), _point())
     assert value.shape == tuple(int(s) for s in (e.shape if node is not E.Commutation else (6, 6)))
     for printer in (txt.TextPrinter, txt.UnicodePrinter, txt.LatexPrinter):
         assert printer().doprint(e), (printer.__name__, node.__name__)

@@ -114,6 +114,16 @@ class NumpyPrinter:
             return str(v.numerator) if v.denominator == 1 else f"({v.numerator}/{v.denominator})"
         return repr(v)
 
+    # -- sums over observations: a loop over the rows of the data (vectorise.py gives the
+    # matrix form, which the code generator prefers)
+    def _print_SumOver(self, e):
+        if e.is_count:
+            return self.dim(e.n)
+        return f"sum(({self.p(e.body)} for {e.index} in range({self.dim(e.n)})), start=0.0)"
+
+    def _print_Indexed(self, e):
+        return f"{self.p(e.data)}[{e.index}]"
+
     def _print_Identity(self, e):
         return self.eye(self.dim(e.n))
 

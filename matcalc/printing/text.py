@@ -244,6 +244,22 @@ class TextPrinter:
     def function_name(self, f: functions.Function) -> str:
         return f.name
 
+    # -- sums over observations
+    def _print_SumOver(self, e):
+        if e.is_count:
+            return (self.name(e.n) if isinstance(e.n, str) else self.number(e.n)), ATOM
+        return f"{self.sum_sign(e.index, e.n)} {self.p(e.body, NEG)}", NEG
+
+    def sum_sign(self, i: str, n) -> str:
+        if n == "n":
+            return f"{self.sigma}_{i}"
+        return f"{self.sigma}_{{{i}=1}}^{{{n}}}"
+
+    sigma = "sum"
+
+    def _print_Indexed(self, e):
+        return self.name(f"{e.name}_{e.index}"), ATOM
+
     def func_name(self, name: str) -> str:
         """The name of an operation that is not an elementwise function (softmax)."""
         return name
@@ -287,6 +303,8 @@ class UnicodePrinter(TextPrinter):
     def sqrt_name(self):
         return "√"
 
+    sigma = "Σ"
+
     def norm(self, u, sub):
         return f"‖{self.p(u, 0)}‖" + ("_F" if sub else "")
 
@@ -326,6 +344,9 @@ class LatexPrinter(TextPrinter):
 
     def _print_Symbol(self, e):
         return ("\\mathrm{d}" if e.diff else "") + self.name(e.name), ATOM
+
+    def sum_sign(self, i, n):
+        return f"\\sum_{{{i}=1}}^{{{self.name(str(n))}}}"
 
     def number(self, v):
         if isinstance(v, Fraction) and v.denominator != 1:
