@@ -15,8 +15,8 @@ from .decls import Decls, canonical_name, split_names
 from .differential import d_recorded
 from .errors import DeclarationError, DerivationError
 from .identify import coefficient, pullback, substitute, vec_coefficient
-from .parse import parse as _parse
-from .parse import symbols_of
+from .reading import parse as _parse
+from .reading import symbols_of
 from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify, sym

@@ -22,8 +22,8 @@ from .api import Result, diff, parse_like
 from .decls import Decls
 from .errors import DeclarationError, MatcalcError, ShapeError
 from .numeric import NoValidPoint, evaluate, sample_point
-from .parse import parse as _parse
-from .parse import symbols_of
+from .reading import parse as _parse
+from .reading import symbols_of
 from .simplify import equal
 
 POINTS = 5
@@ -69,7 +69,7 @@ class CheckReport:
         return f"<matcalc.CheckReport {'correct' if self.correct else 'wrong'}: {self.reason}>"
 
     def _repr_latex_(self):
-        from .parse import parse
+        from .reading import parse
         from .printing.text import to_latex
 
         verdict = "correct" if self.correct else f"wrong ({self.diagnosis or 'no simple diagnosis'})"

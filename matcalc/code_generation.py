@@ -14,7 +14,7 @@ from . import expr as E
 from .api import diff
 from .decls import Decls
 from .errors import DeclarationError
-from .parse import symbols_of
+from .reading import symbols_of
 from .printing.numpy import PRINTERS, py_name
 from .printing.text import to_text
 

@@ -17,7 +17,7 @@ from .decls import Decls
 from .differential import d
 from .errors import ShapeError
 from .identify import substitute
-from .parse import parse as _parse
+from .reading import parse as _parse
 from .display import display
 from .printing.text import to_text, to_unicode
 from .simplify import simplify

@@ -274,7 +274,7 @@ def run_pass(s: Schedule, values: dict) -> Pass:
     """Evaluate the schedule at a point: the forward values, then the deltas, then ∂L/∂W."""
     from .errors import DeclarationError
     from .numeric import _as2d, bind_dims, evaluate
-    from .parse import symbols_of
+    from .reading import symbols_of
 
     from .decls import canonical_name
 
@@ -321,7 +321,7 @@ def observations_from(data, s: Schedule) -> list:
     import numpy as np
 
     from .errors import DeclarationError
-    from .parse import symbols_of
+    from .reading import symbols_of
 
     data = json.loads(data) if isinstance(data, str) else data
     if not isinstance(data, list) or not data:
@@ -361,7 +361,7 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
     from .numeric import apply_function
 
     from .decls import spell_greek
-    from .parse import FUNCTIONS
+    from .syntax import FUNCTIONS
 
     layer = layer.strip()
     layer = FUNCTIONS.get(spell_greek(layer) if len(layer) == 1 else layer, layer)  # ReLU, σ, Sigmoid

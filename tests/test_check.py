@@ -15,7 +15,7 @@ import pytest
 
 import matcalc
 from matcalc.checking import check
-from matcalc.parse import symbols_of
+from matcalc.reading import symbols_of
 from seed_cases import SEED_CASES
 
 CASES = {c[0]: c for c in SEED_CASES}

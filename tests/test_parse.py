@@ -75,7 +75,7 @@ def test_sizes_are_unified_across_the_expression():
 
 
 def _symbols(e):
-    from matcalc.parse import symbols_of
+    from matcalc.reading import symbols_of
 
     return symbols_of(e).values()
 

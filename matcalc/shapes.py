@@ -1,463 +1,24 @@
-"""Text → Expr: the Lark grammar, naming conventions, shape inference, errors with a caret.
+"""Raw tree → Expr: kinds and shapes inferred, then the nodes built.
 
-Three steps. Lark parses the text (grammar/matcalc.lark); a Transformer turns the
-parse tree into a small raw tree (`_R`), resolving names on the way (`Xw` is X·w,
-`W1` one symbol, `lambda` a scalar). Shape inference then unifies dimensions over
-the raw tree with a union-find, and the build step makes the Expr with the
-resolved sizes through expr.py's constructors. No Lark type leaves this module.
+A union-find unifies the sizes over the raw tree (`_Shapes`); `_Builder` infers every
+node's shape and then builds the Expr through expr.py's constructors. When the default
+kinds of the names (latin lowercase: vector, uppercase: matrix, Greek lowercase:
+scalar, …) make the expression ill-formed, `kinds_from_context` tries the other
+readings (Greek names and observations x_i first, then a broadcast scalar, then latin
+names) and says in a note which one it chose.
 """
 from __future__ import annotations
 
 import copy
-import difflib
 import itertools
 import re
 from fractions import Fraction
-from functools import lru_cache
 
 from . import expr as E
-from . import functions as _functions
-from .abstract import is_abstract
-from .decls import (COUNT_NAMES, GREEK, Decls, is_greek, kind_readings, pretty_name, spell_accents,
-                    spell_greek)
+from .decls import COUNT_NAMES, Decls, is_greek, kind_readings, pretty_name
 from .errors import ParseError, ShapeError
-from .latex_input import from_latex, looks_like_latex
-from .walk import symbols_in
-
-MAX_INPUT = 20_000
-MAX_DEPTH = 400
-
-# Operations that build their own nodes (trace, det, …): what the user writes → the op.
-# Elementwise functions (exp, σ, relu, …) come from their records in functions.py.
-# Call-style nodes (tr, det, sum, softmax, …) come from expr.CALLS.
-OPERATIONS = {
-    "logdet": "logdet", "sqrt": "sqrt", "inv": "inv", "diag": "diag", "norm": "norm",
-    "norm2": "norm", "normF": "norm", "eye": "eye", "ones": "ones",
-    **{name: name for name in E.CALLS},
-}
-FUNCTIONS = {**OPERATIONS, **{s: f.name for f in _functions.FUNCTIONS_LIST for s in f.spellings
-                              if not s.startswith("\\")}}
-# Functions that also have a matrix meaning (expm, logm, sqrtm): on a square matrix
-# `exp(X)` is ambiguous, and `exp.(X)` says elementwise.
-MATRIX_FUNCTIONS = {"sqrt"} | {f.name for f in _functions.FUNCTIONS_LIST if f.matrix_meaning}
-ELEMENTWISE_ONLY = {f.name for f in _functions.FUNCTIONS_LIST if not f.matrix_meaning}
-GREEK_LETTERS = set("αβγδεζηθικλμνξοπρστυφχψωΓΔΘΛΞΠΣΦΨΩϵϑφ")
-GREEK_NAMES = set(GREEK)
-
-
-def _prefix_names() -> str:
-    """The FUNC terminal's alternatives: every word that applies without parentheses
-    (`ln det X`, `tanh x`); Greek spellings such as σ are functions only before `(`."""
-    words = set(OPERATIONS) | {s for s in FUNCTIONS if s.isascii() and s.isalpha() and s not in GREEK_NAMES}
-    words -= {"eye", "ones", "norm", "norm2", "normF"}
-    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
-
-
-@lru_cache(maxsize=1)
-def _parser():
-    from pathlib import Path
-
-    from lark import Lark
-
-    grammar = (Path(__file__).parent / "grammar" / "matcalc.lark").read_text(encoding="utf-8")
-    grammar = grammar.replace("@FUNCTION_NAMES@", _prefix_names())
-    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False)
-    try:  # the LALR tables are cached in the temp dir: cold start 0.13 s → 0.02 s
-        return Lark(grammar, cache=True, **options)
-    except OSError:  # an unwritable temp dir
-        return Lark(grammar, **options)
-
-
-# ---------------------------------------------------------------- raw tree
-
-
-class _R:
-    """A raw node: op, children, and the source span for error messages."""
-
-    __slots__ = ("op", "kids", "start", "end", "data", "shape", "elementwise")
-
-    def __init__(self, op, kids=(), start=0, end=0, data=None):
-        self.op, self.kids, self.start, self.end, self.data = op, list(kids), start, end, data
-        self.shape = None
-        self.elementwise = False  # exp.(X)
-
-
-def _span(*nodes):
-    starts = [n.start for n in nodes if n is not None]
-    ends = [n.end for n in nodes if n is not None]
-    return min(starts), max(ends)
-
-
-def _pair_norm_bars(text: str) -> str:
-    """`||x||` and `‖x‖` → `⟪x⟫`, keeping every other character at its position.
-
-    A bar closes the innermost open norm when it follows an operand (a name, a
-    number, `)` or a postfix); otherwise it opens a new one: `||(||W||^2) x||`.
-    """
-    out, i, depth, bars = [], 0, 0, 0
-    while i < len(text):
-        width = 2 if text.startswith("||", i) else (1 if text[i] == "‖" else 0)
-        before = "".join(out).rstrip()
-        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")]'ᵀ¹²³⟫⟧}_")
-        if text[i] == "|" and not width:  # a single bar: |X| (det) or |x| (abs), paired alike
-            closing = bars > 0 and after_operand
-            bars += -1 if closing else 1
-            out.append("⟧" if closing else "⟦")
-            i += 1
-            continue
-        if not width:
-            out.append(text[i])
-            i += 1
-            continue
-        closing = depth > 0 and after_operand
-        depth += -1 if closing else 1
-        out.append(("⟫" if closing else "⟪") + " " * (width - 1))
-        i += width
-    return "".join(out)
-
-
-def _course_spellings(text: str) -> str:
-    """Spellings of the course material that the grammar reads in matcalc's own form:
-    accents as part of a name (ŷ → y_hat), the Unicode minus, the ones vector 1_n."""
-    text = spell_accents(text).replace("−", "-")
-    text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
-    return re.sub("[𝟏𝟙]", "ones_v", text)
-
-
-# ---------------------------------------------------------------- errors
-
-
-_TOKEN_NAMES = {
-    "NAME": "a name", "NUMBER": "a number", "SIGNED_NUMBER": "a number", "CALL": "a function call",
-    "FUNC": "a function", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'",
-    "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "COMMA": "','", "MULOP": "'*'",
-    "HADAMARD": "'.*'", "EDIV": "'./'", "TRANSPOSE": "'^T'", "INVERSE": "'^-1'",
-    "INVTRANSPOSE": "'^-T'", "POW": "'^'", "EPOW": "'.^'", "$END": "end of input",
-    "NORMSUB": "'_F'", "SUPERSCRIPT": "a superscript", "ESUPERSCRIPT": "a superscript",
-}
-_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ", "0123456789-/")
-
-
-def _caret(text: str, pos: int) -> str:
-    pos = max(0, min(pos, len(text)))
-    return f"  {text}\n  {' ' * pos}^"
-
-
-def _describe_expected(expected) -> str:
-    names = []
-    for t in sorted(expected):
-        n = _TOKEN_NAMES.get(t)
-        if n and n not in names:
-            names.append(n)
-    operand = {"a name", "a number", "'('", "a function call", "a function"}
-    if operand & set(names):
-        names = ["an operand (a name, a number, '(' or a function)"] + [
-            n for n in names if n not in operand and n not in ("'{'", "'+'", "'-'", "'⟪'")
-        ]
-    return ", ".join(names[:6])
-
-
-def _syntax_error(text: str, err, shown: str) -> ParseError:
-    """A message with a caret under the offending character of `shown` (the user's text)."""
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
-
-    depth = 0
-    for ch in text:
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth < 0:
-            break
-    if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream
-        ch = text[pos]
-        return ParseError(
-            f"syntax error: unexpected character {ch!r} at column {pos + 1}\n{_caret(shown, pos)}"
-            + (f"\nexpected {_describe_expected(err.allowed)}" if err.allowed else "")
-        )
-    if isinstance(err, UnexpectedEOF) or (
-        isinstance(err, UnexpectedToken) and err.token.type == "$END"
-    ):
-        expected = getattr(err, "expected", ())
-        hint = "missing ')'" if depth > 0 else (
-            "missing the closing ||" if text.count("⟪") > text.count("⟫")
-            else "the expression ends too early"
-        )
-        return ParseError(
-            f"syntax error: {hint}\n{_caret(shown, len(text))}\n"
-            f"expected {_describe_expected(expected)}"
-        )
-    if isinstance(err, UnexpectedToken):
-        pos = err.token.start_pos
-        hint = ""
-        if str(err.token) == "," and re.match(r"\d", text[pos + 1 : pos + 2]) and pos and text[pos - 1].isdigit():
-            m = re.search(r"\d+,\d+", text[max(0, pos - 10) : pos + 10])
-            number = m.group(0) if m else "0,5"
-            hint = f" (a decimal comma? write {number.replace(',', '.')} with a point, as in 0.5)"
-        if err.token.type == "RPAR" and depth < 0:
-            hint = " (unbalanced parentheses: this ')' has no matching '(')"
-        return ParseError(
-            f"syntax error: unexpected {str(err.token)!r} at column {pos + 1}{hint}\n"
-            f"{_caret(shown, pos)}\nexpected {_describe_expected(err.expected)}"
-        )
-    return ParseError(f"syntax error: {err}")
-
-
-def _balanced(text: str, start: int, end: int) -> str:
-    """text[start:end] widened until its parentheses balance (spans of `( … )` atoms
-    do not include the parentheses themselves)."""
-    while True:
-        piece = text[start:end]
-        depth = low = 0
-        for ch in piece:
-            depth += (ch == "(") - (ch == ")")
-            low = min(low, depth)
-        if low < 0 and start > 0:  # a ')' closes something opened before the span
-            start -= 1
-        elif depth - low > 0 and end < len(text):  # something opened is not closed
-            end += 1
-        else:
-            return piece.strip().replace("⟪", "||").replace("⟫", "||") or "?"
-
-
-def _snippet(text: str, r: _R) -> str:
-    return _balanced(text, r.start, r.end)
-
-
-# ---------------------------------------------------------------- parse tree → raw tree
-
-
-def _make_transformer(text: str, decls: Decls, differentials: set):
-    from lark import Transformer_NonRecursive, v_args
-
-    def tok_span(tok):
-        return tok.start_pos, tok.end_pos
-
-    def resolve_word(word: str, start: int, end: int) -> _R:
-        """A NAME token → a symbol, a constant, or a product of single-letter names."""
-        if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
-            word = spell_greek(word)
-        if word.startswith("d") and "d" + spell_greek(word[1:]) in differentials_words:
-            word = "d" + spell_greek(word[1:])  # dμ is the differential of μ
-        base = word.split("_", 1)[0]
-        if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
-            return _R("sym", (), start, end, word)
-        if word in ("I", "eye"):
-            return _R("identity", (), start, end)
-        m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
-        if m:  # I_n, I_{n}, I_3: the identity (a number fixes its size)
-            return _R("identity", (), start, end, int(m.group(1)) if m.group(1).isdigit() else None)
-        if word == "ones":
-            return _R("ones", (), start, end)
-        if word.startswith("ones_"):  # 1_n, \mathbf{1}: the vector of ones
-            return _R("ones", (), start, end, "vector")
-        if word in FUNCTIONS:
-            raise ParseError(
-                f"`{word}` is a function but has no argument\n{_caret(text, start)}"
-            )
-        if len(base) == 1 or "_" in word or any(c.isdigit() for c in word):
-            return _R("sym", (), start, end, word)
-        if word.islower() and len(word) >= 3:
-            close = difflib.get_close_matches(word, list(FUNCTIONS) + GREEK, n=3, cutoff=0.7)
-            if close:
-                raise ParseError(
-                    f"unknown name `{word}`; did you mean {' or '.join(close)}?\n"
-                    f"{_caret(text, start)}"
-                )
-        letters = [_R("sym", (), start + i, start + i + 1, spell_greek(c)) for i, c in enumerate(word)]
-        return _R("word", letters, start, end)
-
-    differentials_words = {"d" + v for v in differentials}
-
-    def postfix(op, r: _R, tok_end: int, data=None) -> _R:
-        if r.op == "word":  # `xx^T` = x xᵀ: the postfix binds the last letter only
-            last = r.kids[-1]
-            new_last = _R(op, [last], last.start, tok_end, data)
-            return _R("mul", r.kids[:-1] + [new_last], r.start, tok_end)
-        return _R(op, [r], r.start, tok_end, data)
-
-    def flat(op, a: _R, b: _R) -> _R:
-        # only the left operand is flattened: a product on the right came from parentheses,
-        # and its grouping decides which 1×1 runs scale the rest
-        kids = (a.kids if a.op == op else [a]) + [b]
-        return _R(op, kids, *_span(a, b))
-
-    class ToRaw(Transformer_NonRecursive):
-        def number(self, ch):
-            (tok,) = ch
-            return _R("num", (), *tok_span(tok), Fraction(str(tok)))
-
-        def name(self, ch):
-            (tok,) = ch
-            return resolve_word(str(tok), *tok_span(tok))
-
-        def add(self, ch):
-            a, b = ch  # a + b + c is one flat sum: long sums stay shallow
-            kids = (a.kids if a.op == "add" else [a]) + [b]
-            return _R("add", kids, *_span(a, b))
-
-        def sub(self, ch):
-            a, b = ch
-            kids = (a.kids if a.op == "add" else [a]) + [_R("neg", [b], b.start, b.end)]
-            return _R("add", kids, *_span(a, b))
-
-        @v_args(meta=True)
-        def neg(self, meta, ch):
-            (a,) = ch
-            return _R("neg", [a], meta.start_pos, a.end)
-
-        def hadamard(self, ch):
-            a, _, b = ch
-            return _R("hadamard", [a, b], *_span(a, b))
-
-        def ediv(self, ch):
-            a, _, b = ch
-            return _R("ediv", [a, b], *_span(a, b))
-
-        def mul(self, ch):
-            a, b = ch
-            last = a.kids[-1] if a.op in ("mul", "word") else a
-            if last.op == "sym" and last.data == "d" and b.op == "sym" and "d" + b.data in differentials_words:
-                # `d Σ` (LaTeX \mathrm{d}\Sigma): the differential dΣ
-                diff = _R("sym", (), last.start, b.end, "d" + b.data)
-                return diff if last is a else _R(a.op, a.kids[:-1] + [diff], a.start, b.end)
-            return flat("mul", a, b)
-
-        def mul_op(self, ch):
-            a, _, b = ch
-            return flat("mul", a, b)
-
-        def div(self, ch):
-            a, b = ch
-            return _R("div", [a, b], *_span(a, b))
-
-        def prefix_call(self, ch):
-            *left, ftok, arg = ch
-            start = ftok.start_pos
-            call = _R("call", [arg], start, arg.end, FUNCTIONS[str(ftok)])
-            if left:
-                return flat("mul", left[0], call)
-            return call
-
-        def sum_over(self, ch):
-            *left, tok, body = ch
-            index, limit = _read_sum_sign(str(tok))
-            r = _R("sumover", [body], tok.start_pos, body.end, (index, limit))
-            return flat("mul", left[0], r) if left else r
-
-        def transpose(self, ch):
-            r, tok = ch
-            return postfix("transpose", r, tok.end_pos)
-
-        def inverse(self, ch):
-            r, tok = ch
-            return postfix("inverse", r, tok.end_pos)
-
-        def inverse_transpose(self, ch):
-            r, tok = ch
-            return postfix("inverse_transpose", r, tok.end_pos)
-
-        def power(self, ch):
-            r, _, e = ch
-            base = r.kids[-1] if r.op == "word" else r
-            if base.op == "sym" and base.data == "e" and not decls.declares("e"):
-                # e^x, e^{-w x}: the exponential, as the course writes it
-                arg = e.kids[0] if e.op == "expname" else e
-                call = _R("call", [arg], base.start, e.end, "exp")
-                return _R("mul", r.kids[:-1] + [call], r.start, e.end) if r.op == "word" else call
-            if e.op == "expname":
-                raise ParseError(
-                    f"exponents must be numbers; `^{e.data}` is not supported\n"
-                    f"{_caret(text, e.start)}"
-                )
-            return postfix("power", r, e.end, e)
-
-        def epower(self, ch):
-            r, _, e = ch
-            return postfix("epower", r, e.end, e)
-
-        def superscript(self, ch):
-            r, tok = ch
-            value = Fraction(str(tok).translate(_FROM_SUPERSCRIPT))
-            e = _R("num", (), tok.start_pos, tok.end_pos, value)
-            return postfix("power", r, tok.end_pos, e)
-
-        def esuperscript(self, ch):  # x∘²: the elementwise (Hadamard) power
-            r, tok = ch
-            value = Fraction(str(tok)[1:].translate(_FROM_SUPERSCRIPT))
-            e = _R("num", (), tok.start_pos, tok.end_pos, value)
-            return postfix("epower", r, tok.end_pos, e)
-
-        @v_args(meta=True)
-        def root(self, meta, ch):  # √x, √(…)
-            (a,) = ch
-            return _R("call", [a], meta.start_pos, a.end, "sqrt")
-
-        def exp_number(self, ch):
-            (tok,) = ch
-            return _R("num", (), *tok_span(tok), Fraction(str(tok)))
-
-        def exp_name(self, ch):
-            (tok,) = ch  # a name as an exponent: only e^x (the exponential) has a meaning
-            return _R("expname", [resolve_word(str(tok), *tok_span(tok))], *tok_span(tok), str(tok))
-
-        def arglist(self, ch):
-            return list(ch)
-
-        def call(self, ch):
-            tok, args = ch
-            typed = str(tok)[:-1]
-            word = spell_greek(typed) if len(typed) == 1 else typed  # σ(z) is sigma(z): the sigmoid
-            start, end = tok.start_pos, args[-1].end + 1
-            if word in ("max", "min") and not decls.declares(word):
-                zero = [a for a in args if a.op == "num" and a.data == 0]
-                if word == "max" and len(args) == 2 and zero:  # max(0, x), max(0; x): ReLU
-                    other = args[1] if args[0] is zero[0] else args[0]
-                    return _R("call", [other], start, end, "relu")
-                raise ParseError(
-                    f"`{word}(…)` is supported only as max(0, x) (= relu(x)); write relu(x)\n"
-                    f"{_caret(text, start)}"
-                )
-            if word.endswith("."):  # exp.(X): elementwise, said explicitly
-                name = word[:-1]
-                if FUNCTIONS.get(name) not in MATRIX_FUNCTIONS | ELEMENTWISE_ONLY:
-                    raise ParseError(
-                        f"`{name}.(…)` means `{name}` elementwise, but `{name}` is not an "
-                        f"elementwise function\n{_caret(text, start)}"
-                    )
-                r = _R("call", args, start, end, FUNCTIONS[name])
-                r.elementwise = True
-                return r
-            if word in FUNCTIONS and not decls.declares(word):
-                return _R("call", args, start, end, FUNCTIONS[word])
-            if is_abstract(word) and len(args) == 1 and not decls.declares(word):
-                return _R("call", args, start, end, word)  # f(X W_1): an abstract activation
-            if len(args) != 1:
-                raise ParseError(f"unknown function `{word}`\n{_caret(text, start)}")
-            if word.islower() and len(word) >= 3 and word not in GREEK_NAMES and not decls.declares(word):
-                close = difflib.get_close_matches(word, list(FUNCTIONS), n=3, cutoff=0.6)
-                hint = f"; did you mean {' or '.join(close)}?" if close else (
-                    f"; known functions: {', '.join(sorted(set(FUNCTIONS) - {'eye', 'ones'}))}"
-                )
-                raise ParseError(f"unknown function `{word}`{hint}\n{_caret(text, start)}")
-            # `x(…)` or `AB(…)`: a name times a parenthesised factor; a postfix such as
-            # ^-1 that follows binds to the parenthesis only, as for a split word
-            head = resolve_word(typed, start, start + len(typed))
-            pieces = head.kids if head.op == "word" else [head]
-            return _R("word", pieces + [args[0]], start, end)
-
-        def bars(self, ch):
-            (arg,) = ch
-            return _R("bars", [arg], arg.start - 1, arg.end + 1)
-
-        def norm(self, ch):
-            arg = ch[0]
-            sub = str(ch[1]).strip("_{}") if len(ch) > 1 else None
-            return _R("norm", [arg], arg.start - 2, arg.end + 2 + (len(str(ch[1])) if sub else 0), sub)
-
-    return ToRaw()
-
-
-# ---------------------------------------------------------------- shape inference
+from .syntax import (GREEK_LETTERS, GREEK_NAMES, MATRIX_FUNCTIONS, Raw, balanced, caret, snippet, span,
+                     walk_raw)
 
 
 class _DimVar:
@@ -473,15 +34,6 @@ class _OnesDim(_DimVar):
     (`y - β ones` is y - β·1 with a column of ones)."""
 
     __slots__ = ()
-
-
-def _depth(r: _R) -> int:
-    best, stack = 0, [(r, 1)]
-    while stack:
-        node, d = stack.pop()
-        best = max(best, d)
-        stack.extend((k, d + 1) for k in node.kids)
-    return best
 
 
 class _Shapes:
@@ -550,12 +102,12 @@ class _Builder:
 
     # -- helpers
     def snip(self, r):
-        return _snippet(self.text, r)
+        return snippet(self.text, r)
 
     def fresh(self):
         return _DimVar()
 
-    def shape_error(self, what, a: _R, b: _R, why) -> ShapeError:
+    def shape_error(self, what, a: Raw, b: Raw, why) -> ShapeError:
         self._name_dims()
         return ShapeError(
             f"shape mismatch in {what} `{self.snip_span(a, b)}`: `{self.snip(a)}` is "
@@ -564,9 +116,9 @@ class _Builder:
         )
 
     def snip_span(self, a, b):
-        return _balanced(self.text, *_span(a, b))
+        return balanced(self.text, *span(a, b))
 
-    def square_error(self, what, r: _R) -> ShapeError:
+    def square_error(self, what, r: Raw) -> ShapeError:
         self._name_dims()
         return ShapeError(
             f"{what} needs a square matrix, but `{self.snip(r)}` is "
@@ -610,7 +162,7 @@ class _Builder:
         self.symbols[name] = (shape, symmetric)
         return shape
 
-    def const_value(self, r: _R) -> Fraction:
+    def const_value(self, r: Raw) -> Fraction:
         """The value of a constant exponent such as 2, -1, 1/2 or (1/2)."""
         if r.op == "num":
             return r.data
@@ -628,9 +180,9 @@ class _Builder:
             return out
         if r.op == "add":
             return sum((self.const_value(k) for k in r.kids), Fraction(0))
-        raise ParseError(f"exponents must be numbers, not `{self.snip(r)}`\n{_caret(self.text, r.start)}")
+        raise ParseError(f"exponents must be numbers, not `{self.snip(r)}`\n{caret(self.text, r.start)}")
 
-    def has_symbols(self, r: _R) -> bool:
+    def has_symbols(self, r: Raw) -> bool:
         stack = [r]
         while stack:
             n = stack.pop()
@@ -640,7 +192,7 @@ class _Builder:
         return False
 
     # -- inference: sets r.shape on every node, unifying dimensions
-    def infer(self, r: _R):
+    def infer(self, r: Raw):
         if r.op == "call" and r.data in ("eye", "ones"):
             return self.infer_call(r)  # the arguments are sizes, not expressions
         if r.op == "sumover":
@@ -741,7 +293,7 @@ class _Builder:
             elif self.dims.unify(shape[1], k.shape[0]):
                 shape = (shape[0], k.shape[1])
             else:
-                left = _R("span", (), r.kids[0].start, cur.end)
+                left = Raw("span", (), r.kids[0].start, cur.end)
                 left.shape = shape
                 raise self.shape_error(
                     "the product", left, k,
@@ -818,7 +370,7 @@ class _Builder:
         r.data = self.const_value(r.data)
         r.shape = r.kids[0].shape
 
-    def size_arg(self, r: _R):
+    def size_arg(self, r: Raw):
         """A size written in ones(n, m) / eye(n): a positive integer or a size name."""
         if r.op == "num" and r.data.denominator == 1 and r.data > 0:
             return int(r.data)
@@ -914,7 +466,7 @@ class _Builder:
         if base[:1].isupper():
             raise ParseError(
                 f"`{name}`: indexed matrices are not supported; an observation is a vector x_{sub} "
-                f"(row {sub} of X) or a scalar y_{sub} (entry {sub} of y)\n{_caret(self.text, r.start)}"
+                f"(row {sub} of X) or a scalar y_{sub} (entry {sub} of y)\n{caret(self.text, r.start)}"
             )
         kind = self.observation_kinds.get(base, _default_observation_kind(base))
         entry = kind == "scalar"
@@ -969,7 +521,7 @@ class _Builder:
                     + (f"; for ln det write `ln det {self.snip(a)}`" if f == "log" else "")
                 )
 
-    def require_shape(self, r: _R, shape):
+    def require_shape(self, r: Raw, shape):
         if r.op == "num" and r.data == 0:  # a bare `0` where an array is asked for: the zero array
             r.op, r.shape = "zero", tuple(shape)
             return
@@ -1008,7 +560,7 @@ class _Builder:
     def shape_of(self, r):
         return (self.dim(r.shape[0]), self.dim(r.shape[1]))
 
-    def build(self, r: _R) -> E.Expr:
+    def build(self, r: Raw) -> E.Expr:
         if r.op == "call" and r.data in ("eye", "ones"):
             shape = self.shape_of(r)
             return E.Identity(shape[0]) if r.data == "eye" else E.Ones(*shape)
@@ -1123,14 +675,6 @@ class _Builder:
 # ---------------------------------------------------------------- sums over observations
 
 
-def _read_sum_sign(tok: str):
-    """`sum_{i=1}^n`, `Σ_i`, `Σᵢ^m` → (index, size); the size is n when not written."""
-    m = re.match(r"(?:sum|Σ|∑)\s*(?:_\s*\{?\s*([a-z])[^}^]*\}?|([ᵢⱼₖ]))\s*(?:\^\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", tok)
-    index = m.group(1) or {"ᵢ": "i", "ⱼ": "j", "ₖ": "k"}[m.group(2)]
-    limit = m.group(3) or "n"
-    return index, (int(limit) if limit.isdigit() else limit)
-
-
 # Indexed names that are scalars by default: labels and targets (y_i, t_i), as the course
 # writes them; other latin names are vector observations (x_i, z_i), Greek ones scalars.
 SCALAR_OBSERVATIONS = {"y", "t"}
@@ -1142,7 +686,7 @@ def _default_observation_kind(base: str) -> str:
     return "vector"
 
 
-def _sums_in(raw: _R):
+def _sums_in(raw: Raw):
     """(limits, indexed bases) of the sums in a raw tree."""
     limits, bases, stack = set(), set(), [(raw, frozenset())]
     while stack:
@@ -1158,15 +702,7 @@ def _sums_in(raw: _R):
     return {x for x in limits if isinstance(x, str)}, sorted(bases)
 
 
-def _walk_raw(r: _R):
-    stack = [r]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.kids)
-
-
-def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: set, shape,
+def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: set, shape,
                              kinds=None, broadcast=False, observation_kinds=None):
     """Shape inference; with sums over observations, the reading of each indexed name
     (x_i a vector observation, y_i a scalar one) that makes the expression well formed,
@@ -1206,7 +742,7 @@ def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: se
             continue
         changes = sum(observation_kinds[x] != defaults[x] for x in bases)
         scalar_result = b.is_scalar(tree)
-        broadcasts = sum(1 for n in _walk_raw(tree) if n.op == "add" and n.data == "broadcast")
+        broadcasts = sum(1 for n in walk_raw(tree) if n.op == "add" and n.data == "broadcast")
         found.append(((broadcasts, changes, not scalar_result, tuple(c == "scalar" for c in choice)), b, tree))
     if not found:
         attempt(defaults, copy.deepcopy(raw))  # raises the error of the default reading
@@ -1218,7 +754,7 @@ def _infer_with_observations(raw: _R, text: str, decls: Decls, differentials: se
 _READING_TRIES = 400  # readings tried at most when the default kinds do not fit
 
 
-def _sym_names(raw: _R) -> list:
+def _sym_names(raw: Raw) -> list:
     out, stack = [], [raw]
     while stack:
         n = stack.pop()
@@ -1228,7 +764,7 @@ def _sym_names(raw: _R) -> list:
     return out
 
 
-def _count_names(raw: _R) -> set:
+def _count_names(raw: Raw) -> set:
     """n in `n/2`, m in `1/m`: names of counts, read as scalars (`-n/2 ln det Σ`)."""
     out, stack = set(), [raw]
     while stack:
@@ -1253,7 +789,7 @@ class _Reading:
         return self.builder.is_scalar(self.raw)
 
 
-def _kinds_from_context(prepared, raw, decls, differentials, shape):
+def kinds_from_context(prepared, raw, decls, differentials, shape):
     """The reading of the names: the default kinds if they make the expression well formed;
     otherwise the one reading that does (Greek names first, then a scalar name added to a
     vector as y - β·1, then latin names), preferring fewer changes and a scalar result.
@@ -1269,7 +805,7 @@ def _kinds_from_context(prepared, raw, decls, differentials, shape):
 
     differential_names = {"d" + v for v in differentials}
     # x_i, y_i under a sum: their kinds (a vector or a scalar observation) are read like names'
-    indices = {r.data[0] for r in _walk_raw(raw) if r.op == "sumover"}
+    indices = {r.data[0] for r in walk_raw(raw) if r.op == "sumover"}
     indexed = [n for n in _sym_names(raw) if n.partition("_")[2].strip("{}") in indices]
     readings = {n: [(_default_observation_kind(n.partition("_")[0]), 0)] for n in indexed}
     for n in indexed:
@@ -1363,65 +899,3 @@ def _default_notes(reading, free, defaults, attempt) -> list:
                              f"{'uppercase' if n[0].isupper() else 'lowercase'} Greek); declare "
                              f"--{kind} {pretty_name(n)} if it is a {kind}")
     return notes
-
-
-def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
-          notes: list | None = None) -> E.Expr:
-    """Parse matrix notation into an Expr.
-
-    `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
-    given, is the shape the whole expression must have (it sizes a lone `I`). `latex`
-    None means: read it as LaTeX if it looks like LaTeX (backslashes, `$`).
-    """
-    if not isinstance(text, str):
-        raise ParseError("the expression must be a string")
-    if len(text) > MAX_INPUT:
-        raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
-    if not text.strip():
-        raise ParseError("the expression is empty")
-    if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
-        raise ParseError(
-            "write only the expression and name the variable with --wrt (wrt= in Python): "
-            "`matcalc diff \"x^T A x\" --wrt x`, not `∇_x (x^T A x)` or `grad of …`"
-        )
-    if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
-        raise ParseError(
-            "write only the expression, and name the variable with --wrt: "
-            "`matcalc diff \"x^2\" --wrt x --scalar x`, not `d/dx x^2`"
-        )
-    decls = decls or Decls()
-    from lark.exceptions import UnexpectedInput
-
-    if latex or (latex is None and looks_like_latex(text)):
-        translated = from_latex(text)
-        try:
-            return parse(translated, decls, differentials, shape, latex=False, notes=notes)
-        except ParseError as err:
-            raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
-
-    prepared = _pair_norm_bars(_course_spellings(text))
-    try:
-        tree = _parser().parse(prepared)
-        raw = _make_transformer(prepared, decls, set(differentials)).transform(tree)
-    except UnexpectedInput as err:
-        raise _syntax_error(prepared, err, text) from None
-    except Exception as err:  # Lark wraps errors raised inside the transformer
-        inner = getattr(err, "orig_exc", None)
-        if isinstance(inner, (ParseError, ShapeError)):
-            raise inner from None
-        raise
-    if _depth(raw) > MAX_DEPTH:
-        raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
-    builder, raw, found = _kinds_from_context(prepared, raw, decls, differentials, shape)
-    if notes is not None:
-        notes.extend(n for n in found if n not in notes)
-    builder._name_dims()
-    return builder.build(raw)
-
-
-def symbols_of(e: E.Expr) -> dict:
-    """name → Symbol for every variable in e (a differential dX counts as X)."""
-    out: dict = {}
-    for n in symbols_in(e):
-        out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric) if n.diff else n)
-    return out

@@ -1,0 +1,77 @@
+"""parse(): text (plain, Unicode or LaTeX) → Expr, through syntax.py then shapes.py."""
+from __future__ import annotations
+
+import re
+
+from . import expr as E
+from .decls import Decls
+from .errors import ParseError, ShapeError
+from .latex_input import from_latex, looks_like_latex
+from .shapes import kinds_from_context
+from .syntax import (MAX_DEPTH, course_spellings, depth, make_transformer, pair_norm_bars, parser,
+                     syntax_error)
+from .walk import symbols_in
+
+MAX_INPUT = 20_000
+
+
+def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
+          notes: list | None = None) -> E.Expr:
+    """Parse matrix notation into an Expr.
+
+    `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
+    given, is the shape the whole expression must have (it sizes a lone `I`). `latex`
+    None means: read it as LaTeX if it looks like LaTeX (backslashes, `$`).
+    """
+    if not isinstance(text, str):
+        raise ParseError("the expression must be a string")
+    if len(text) > MAX_INPUT:
+        raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
+    if not text.strip():
+        raise ParseError("the expression is empty")
+    if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
+        raise ParseError(
+            "write only the expression and name the variable with --wrt (wrt= in Python): "
+            "`matcalc diff \"x^T A x\" --wrt x`, not `∇_x (x^T A x)` or `grad of …`"
+        )
+    if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
+        raise ParseError(
+            "write only the expression, and name the variable with --wrt: "
+            "`matcalc diff \"x^2\" --wrt x --scalar x`, not `d/dx x^2`"
+        )
+    decls = decls or Decls()
+    from lark.exceptions import UnexpectedInput
+
+    if latex or (latex is None and looks_like_latex(text)):
+        translated = from_latex(text)
+        try:
+            return parse(translated, decls, differentials, shape, latex=False, notes=notes)
+        except ParseError as err:
+            raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
+
+    prepared = pair_norm_bars(course_spellings(text))
+    try:
+        tree = parser().parse(prepared)
+        raw = make_transformer(prepared, decls, set(differentials)).transform(tree)
+    except UnexpectedInput as err:
+        raise syntax_error(prepared, err, text) from None
+    except Exception as err:  # Lark wraps errors raised inside the transformer
+        inner = getattr(err, "orig_exc", None)
+        if isinstance(inner, (ParseError, ShapeError)):
+            raise inner from None
+        raise
+    if depth(raw) > MAX_DEPTH:
+        raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
+    builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
+    if notes is not None:
+        notes.extend(n for n in found if n not in notes)
+    builder._name_dims()
+    return builder.build(raw)
+
+
+def symbols_of(e: E.Expr) -> dict:
+    """name → Symbol for every variable in e (a differential dX counts as X)."""
+    out: dict = {}
+    for n in symbols_in(e):
+        out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric) if n.diff else n)
+    return out
