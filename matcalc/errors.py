@@ -6,13 +6,13 @@ them as its flags (`--wrt x`) with `as_flags`.
 import re
 
 ARGUMENTS = ("wrt", "scalar", "vector", "matrix", "symmetric", "dim", "at", "data", "claim",
-             "layer", "input", "upstream", "weights")
-_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=")
+             "layer", "input", "upstream", "weights", "format", "vec", "convention")
+_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=(True\b)?")
 
 
 def as_flags(message: str) -> str:
-    """`wrt=x` → `--wrt x`: a library message in the command line's words."""
-    return _ARGUMENT_RE.sub(lambda m: f"--{m.group(1)} ", message)
+    """`wrt=x` → `--wrt x`, `vec=True` → `--vec`: a library message in the command line's words."""
+    return _ARGUMENT_RE.sub(lambda m: f"--{m.group(1)}" + ("" if m.group(2) else " "), message)
 
 
 class MatcalcError(Exception):

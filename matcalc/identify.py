@@ -186,7 +186,7 @@ def coefficient(e: E.Expr, var: E.Symbol) -> E.Expr:
     out = fn(e, var) if fn is not None else None
     if out is None:
         raise DerivationError(
-            f"cannot bring `{e}` to the form J d{var.name}; use --format differential"
+            f"cannot bring `{e}` to the form J d{var.name}; use format=differential"
         )
     return out
 

@@ -125,8 +125,8 @@ def from_latex(text: str) -> str:
             out.append(f" {from_latex(arg).strip()}_{accent} ")
         elif name in ("nabla", "partial"):
             raise ParseError(
-                "write only the expression and name the variable with --wrt (wrt= in Python): "
-                "`matcalc diff \"x^T A x\" --wrt x`, not `\\nabla_x (x^T A x)` or `\\frac{\\partial}{\\partial x}`"
+                "write only the expression and name the variable with wrt=x: "
+                "`x^T A x` with wrt=x, not `\\nabla_x (x^T A x)` or `\\frac{\\partial}{\\partial x}`"
             )
         elif name in _STYLE:
             arg, i = _argument(text, i)

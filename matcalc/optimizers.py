@@ -236,7 +236,7 @@ class Optimizer:
     def describe(self) -> str:
         r = self.rule
         params = ", ".join(f"{HYPER[h][0]} = {self.hyper[h]:g}" for h in r.hyper)
-        conv = ("same as torch.optim" if r.same_as_torch else "the course's form; --convention torch for torch.optim's") \
+        conv = ("same as torch.optim" if r.same_as_torch else "the course's form; convention=torch for torch.optim's") \
             if r.convention == "course" else "torch.optim's form"
         return f"{r.title} ({conv}); {params}\n  {r.formula}"
 

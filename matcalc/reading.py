@@ -31,13 +31,13 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError("the expression is empty")
     if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
         raise ParseError(
-            "write only the expression and name the variable with --wrt (wrt= in Python): "
-            "`matcalc diff \"x^T A x\" --wrt x`, not `∇_x (x^T A x)` or `grad of …`"
+            "write only the expression and name the variable with wrt=x: "
+            "`x^T A x` with wrt=x, not `∇_x (x^T A x)` or `grad of …`"
         )
     if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
         raise ParseError(
-            "write only the expression, and name the variable with --wrt: "
-            "`matcalc diff \"x^2\" --wrt x --scalar x`, not `d/dx x^2`"
+            "write only the expression, and name the variable with wrt=x: "
+            "`x^2` with wrt=x scalar=x, not `d/dx x^2`"
         )
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput

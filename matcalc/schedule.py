@@ -369,7 +369,7 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
     g = np.asarray(upstream, dtype=float)
     if layer == "linear":
         if weights is None:
-            raise DeclarationError("a linear layer needs --weights W, e.g. --weights \"[[1,-1],[0.5,0]]\"")
+            raise DeclarationError("a linear layer needs weights=W, e.g. weights=[[1,-1],[0.5,0]]")
         W = np.asarray(weights, dtype=float)
         x = x.reshape(-1) if x.ndim < 2 else x
         if W.ndim < 2:  # weights printed as a list, [0.5, 1]: the column (0.5, 1)ᵀ

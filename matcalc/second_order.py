@@ -177,7 +177,7 @@ def second_order(f: E.Expr, variables: dict, source: str = "", vec: bool = False
     else:
         result.notes.append(
             "a matrix variable: the answer is the bilinear form d²f (the Hessian as a matrix "
-            "needs vec(dX): use --vec)"
+            "needs vec(dX): use vec=True)"
         )
     return result
 

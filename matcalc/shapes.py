@@ -265,7 +265,7 @@ class _Builder:
                         )
                         continue
                     if core.op == "sym":  # a name is a scalar unless declared otherwise
-                        fix += f"; if {pretty_name(core.data)} is a vector, declare it: --vector {pretty_name(core.data)}"
+                        fix += f"; if {pretty_name(core.data)} is a vector, declare it: vector={pretty_name(core.data)}"
                     raise ShapeError(
                         f"cannot add the scalar `{self.snip(sc)}` to `{self.snip(arr)}`, which is "
                         f"{self.dims.show_shape(arr.shape)}: {fix}, or declare the other operand a scalar"
@@ -813,7 +813,7 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
     counts = _count_names(raw)
     defaults = {n: ("scalar" if n in counts else (readings.get(n) or kind_readings(n))[0][0]) for n in free}
-    count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare --vector {n} otherwise"
+    count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare vector={n} otherwise"
                    for n in sorted(counts & set(free))]
     try:
         best = attempt(defaults)
@@ -858,8 +858,8 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
             changed = [n for n in free if best.kinds[n] != defaults[n]]
             notes = [
                 f"{pretty_name(n)} is read as a {best.kinds[n]}: as a {defaults[n]} the expression "
-                f"is not well formed; declare --{defaults[n]} {pretty_name(n)} or "
-                f"--{best.kinds[n]} {pretty_name(n)} to say so" for n in changed
+                f"is not well formed; declare {defaults[n]}={pretty_name(n)} or "
+                f"{best.kinds[n]}={pretty_name(n)} to say so" for n in changed
             ]
             unchanged = [n for n in free if n not in changed]
             return best.builder, best.raw, count_notes + notes + _default_notes(best, unchanged, best.kinds, attempt)
@@ -897,5 +897,5 @@ def _default_notes(reading, free, defaults, attempt) -> list:
             if other.scalar == reading.scalar:
                 notes.append(f"{pretty_name(n)} is read as a {defaults[n]} (the default for "
                              f"{'uppercase' if n[0].isupper() else 'lowercase'} Greek); declare "
-                             f"--{kind} {pretty_name(n)} if it is a {kind}")
+                             f"{kind}={pretty_name(n)} if it is a {kind}")
     return notes
