@@ -61,7 +61,14 @@ def canonical_name(name: str) -> str:
     base = name.split("_", 1)[0]
     if len(base) == 1 or base[1:].isdigit():
         name = spell_greek(name)
-    return name
+    return numbered(name)
+
+
+def numbered(name: str) -> str:
+    """W_1, W_{1} → W1: a number written as a subscript is part of the name, as the course
+    uses W1, W_1 and W_{1} alike (index letters stay subscripts: x_i)."""
+    m = re.fullmatch(r"([^\W\d_][^\W_]*)_\{?(\d+)\}?", name)
+    return m.group(1) + m.group(2) if m else name
 
 
 def pretty_name(name: str) -> str:
@@ -95,7 +102,7 @@ def kind_readings(name: str) -> list:
         return [("matrix", 0), ("scalar", 1)] if base[0].isupper() else [("scalar", 0), ("vector", 1)]
     if base[0].islower():
         return [("vector", 0), ("scalar", 2)]
-    return [("matrix", 0)]
+    return [("matrix", 0), ("vector", 3)]  # W_3 in `f(X W_1) W_3` with one output is a column
 
 
 NAME_RE = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?$")

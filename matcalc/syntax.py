@@ -16,7 +16,7 @@ from functools import lru_cache
 from . import expr as E
 from . import functions as _functions
 from .abstract import is_abstract
-from .decls import GREEK, Decls, spell_accents, spell_greek
+from .decls import GREEK, Decls, numbered, spell_accents, spell_greek
 from .errors import ParseError
 
 MAX_DEPTH = 400
@@ -228,6 +228,7 @@ def make_transformer(text: str, decls: Decls, differentials: set):
 
     def resolve_word(word: str, start: int, end: int) -> Raw:
         """A NAME token → a symbol, a constant, or a product of single-letter names."""
+        word = numbered(word)  # W_{1}, W_1 → W1
         if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
             word = spell_greek(word)
         if word.startswith("d") and "d" + spell_greek(word[1:]) in differentials_words:

@@ -229,7 +229,7 @@ def test_abstract_backprop_is_the_delta_recursion():
 
     s = backprop("1/2 (y - f(f(X W_1) W_2) W_3)^T (y - f(f(X W_1) W_2) W_3)", "W_1,W_2,W_3", vector="W_3")
     text = s.format("unicode")
-    assert "δ2 = (δ3 W_3ᵀ) ⊙ f'(H2)" in text and "δ1 = (δ2 W_2ᵀ) ⊙ f'(H1)" in text
+    assert "δ2 = (δ3 W3ᵀ) ⊙ f'(H2)" in text and "δ1 = (δ2 W2ᵀ) ⊙ f'(H1)" in text
 
 
 @pytest.mark.parametrize("expr, words", [
