@@ -179,7 +179,7 @@ class Result:
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
-        exprs = [self.f] + [dv.expr for dv in self.derivatives]
+        exprs = [self.f] + [dv.expr for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
             raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
@@ -254,6 +254,28 @@ def kink_notes(f: E.Expr) -> list:
     return found
 
 
+def rank_notes(f: E.Expr) -> list:
+    """A note per determinant or inverse of a product whose symbolic sizes decide whether it
+    is singular (`det(Z P)`, Z n×m: singular when m < n): the answer assumes full rank."""
+    from .walk import map_bottom_up
+
+    found: list = []
+
+    def visit(n):
+        if isinstance(n, (E.Det, E.Inverse)):
+            b = E.rank_bottleneck(n.arg)
+            if b and b[0] == "assumed":
+                note = (f"`{n.arg}` is {E.fmt_shape(n.arg.shape)} through size {b[1]}: the answer "
+                        f"assumes {b[1]} ≥ {n.arg.rows} (for {b[1]} < {n.arg.rows} it is singular"
+                        + (" and the determinant is 0)" if isinstance(n, E.Det) else ")"))
+                if note not in found:
+                    found.append(note)
+        return n
+
+    map_bottom_up(f, visit)
+    return found
+
+
 def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> Result:
     """The derivatives of an Expr wrt the given symbols (name → Symbol). With `vec`, a
     derivative that is only a differential becomes the Jacobian of vec F (Kronecker form)."""
@@ -300,8 +322,9 @@ def restrict(df: E.Expr, record, name: str, names) -> tuple:
     return substitute(df, zeros), [r for r in record if key in r[2].symbols]
 
 
-def resolve_variables(f: E.Expr, wrt, decls: Decls):
-    """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur."""
+def resolve_variables(f: E.Expr, wrt, decls: Decls, named: dict | None = None):
+    """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur.
+    `named` (from parse) holds the names written but cancelled (`v - v`), with their shapes."""
     symbols = symbols_of(f)
     names = split_names([wrt] if isinstance(wrt, str) else (wrt or []))
     if not names:
@@ -317,6 +340,10 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
     for n in names:
         if n in symbols:
             variables[n] = symbols[n]
+        elif named and n in named:
+            variables[n] = named[n]
+            notes.append(f"{n} cancels out of the expression (it is written, but f does not depend "
+                         f"on it): its derivative is 0")
         else:
             variables[n] = _absent_variable(n, decls)
             notes.append(f"{n} does not occur in the expression: its derivative is 0")
@@ -327,9 +354,10 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
     """What every entry point starts with: f parsed, the variables, and notes about them."""
     decls = Decls.from_arguments(decls, kw)
     parse_notes: list = []
-    f = _parse(expr, decls, notes=parse_notes)
-    variables, notes = resolve_variables(f, wrt, decls)
-    return f, variables, parse_notes + notes
+    named: dict = {}
+    f = _parse(expr, decls, notes=parse_notes, named=named)
+    variables, notes = resolve_variables(f, wrt, decls, named)
+    return f, variables, parse_notes + notes + rank_notes(f)
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:

@@ -895,6 +895,22 @@ class _Builder:
                 f"{shape[0]}×{shape[1]} is expected"
             )
 
+    def check_sizes_determined(self, raw: _R, shape):
+        """An `I` whose size nothing ties to a variable (`α tr(I)`) has no value: refused."""
+        fixed = {self.dims.find(d) for sh, _ in self.symbols.values() for d in sh}
+        fixed |= {self.dims.find(d) for d in (shape or ())}
+        stack = [raw]
+        while stack:
+            r = stack.pop()
+            stack.extend(r.kids)
+            if r.op == "identity" and not isinstance(self.dims.find(r.shape[0]), (int, str)) \
+                    and self.dims.find(r.shape[0]) not in fixed:
+                raise ShapeError(
+                    f"the size of `{self.snip(r)}` is not determined by anything in the expression "
+                    f"(in `{self.text.strip()}`): write its size, e.g. eye(n) or I_3, or use it "
+                    f"with a variable that fixes it"
+                )
+
     # -- naming of free dimensions, then building
     def _name_dims(self):
         taken = {d for shape, _ in self.symbols.values() for d in shape if isinstance(d, str)}
@@ -1180,11 +1196,12 @@ def _default_notes(reading, free, defaults, attempt) -> list:
 
 
 def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
-          notes: list | None = None) -> E.Expr:
+          notes: list | None = None, named: dict | None = None) -> E.Expr:
     """Parse matrix notation into an Expr.
 
     `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
-    given, is the shape the whole expression must have (it sizes a lone `I`). `latex`
+    given, is the shape the whole expression must have (it sizes a lone `I`). `named`, if
+    given, receives name → Symbol for every name written, also those that cancel (`v - v`). `latex`
     None means: read it as LaTeX if it looks like LaTeX (backslashes, `$`).
     """
     if not isinstance(text, str):
@@ -1209,7 +1226,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if latex or (latex is None and looks_like_latex(text)):
         translated = from_latex(text)
         try:
-            return parse(translated, decls, differentials, shape, latex=False, notes=notes)
+            return parse(translated, decls, differentials, shape, latex=False, notes=notes, named=named)
         except ParseError as err:
             raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
 
@@ -1230,7 +1247,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if notes is not None:
         notes.extend(n for n in found if n not in notes)
     builder._name_dims()
-    return builder.build(raw)
+    out = builder.build(raw)
+    builder.check_sizes_determined(raw, shape)
+    if named is not None:
+        named.update((n, builder._symbol(n)) for n in builder.symbols)
+    return out
 
 
 def symbols_of(e: E.Expr) -> dict:
