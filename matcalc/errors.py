@@ -27,6 +27,10 @@ class ShapeError(MatcalcError):
     """Sub-expressions whose shapes do not fit together; the message names both."""
 
 
+class NotSquare(ShapeError):
+    """An operation that needs a square matrix (inverse, det, tr) got a non-square one."""
+
+
 class DeclarationError(MatcalcError):
     """A malformed dim= / scalar= / at= value."""
 

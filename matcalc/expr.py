@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from .errors import ResultTooLarge, ShapeError
+from .errors import NotSquare, ResultTooLarge, ShapeError
 
 Dim = Union[int, str]
 Number = Union[Fraction, float]
@@ -792,7 +792,7 @@ def transpose(a: Expr) -> Expr:
 
 def _require_square(what: str, a: Expr):
     if a.rows != a.cols:
-        raise ShapeError(
+        raise NotSquare(
             f"{what} needs a square matrix, but `{a}` is {fmt_shape(a.shape)}"
         )
 

@@ -294,18 +294,22 @@ class Sampler:
 
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     positive: bool = False
+    signed: bool = False  # scalars of both signs, square matrices with det of both signs (check)
 
     def value(self, s: E.Symbol, sizes: dict) -> np.ndarray:
         r = sizes.get(s.nrows, s.nrows) if not isinstance(s.nrows, int) else s.nrows
         c = sizes.get(s.ncols, s.ncols) if not isinstance(s.ncols, int) else s.ncols
         rng = self.rng
+        flip = self.signed and not self.positive and rng.random() < 0.5
         if (r, c) == (1, 1):
-            return np.array([[rng.uniform(0.5, 1.5)]])
+            return np.array([[rng.uniform(0.5, 1.5) * (-1 if flip else 1)]])
         if s.symmetric:
             b = rng.standard_normal((r, r))
             return b @ b.T / r + 0.5 * np.eye(r)
         if r == c:
             m = np.eye(r) + 0.5 * rng.standard_normal((r, r)) / np.sqrt(r)
+            if flip:
+                m[0] = -m[0]  # det < 0
         else:
             m = rng.standard_normal((r, c))
         return np.abs(m) + 0.1 if self.positive else m
@@ -344,14 +348,17 @@ def _finite_at(exprs, env, sizes) -> bool:
     return True
 
 
-def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> dict:
-    """A point where every expression is finite: plain sampling first, then positive entries."""
+def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40, signed: bool = False,
+                       cond_limit: float = 1e8) -> dict:
+    """A point where every expression is finite: plain sampling first, then positive entries.
+    `signed`: scalars and determinants of both signs; `cond_limit` bounds the condition
+    number of every matrix that is inverted."""
     exprs = exprs if isinstance(exprs, (list, tuple)) else [exprs]
     for attempt in range(tries):
-        sampler = Sampler(rng, positive=attempt >= tries // 2)
+        sampler = Sampler(rng, positive=attempt >= tries // 2, signed=signed)
         env = sampler.point(exprs, sizes, fixed)
         try:
-            if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes):
+            if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes, cond_limit):
                 return env
         except np.linalg.LinAlgError:
             continue

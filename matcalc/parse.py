@@ -20,7 +20,7 @@ from . import functions as _functions
 from .abstract import is_abstract
 from .decls import (COUNT_NAMES, GREEK, Decls, is_greek, kind_readings, pretty_name, spell_accents,
                     spell_greek)
-from .errors import ParseError, ShapeError
+from .errors import NotSquare, ParseError, ShapeError
 from .latex_input import from_latex, looks_like_latex
 from .walk import symbols_in
 
@@ -556,7 +556,7 @@ class _Builder:
 
     def square_error(self, what, r: _R) -> ShapeError:
         self._name_dims()
-        return ShapeError(
+        return NotSquare(
             f"{what} needs a square matrix, but `{self.snip(r)}` is "
             f"{self.dims.show_shape(r.shape)}"
         )
