@@ -176,6 +176,8 @@ class Result:
 
     def evaluate(self, values: dict) -> dict:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
+        import numpy as np
+
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
@@ -189,13 +191,30 @@ class Result:
                 raise DeclarationError(f"{name} is a scalar but the value given has shape {v.shape}")
             if s.shape[1] == 1 and v.shape[1] != 1:
                 raise DeclarationError(f"{name} is a column vector but the value given has shape {v.shape}")
+        known = set(symbols_of(self.f)) | set(self.wrt) | {"d" + n for n in self.wrt}
+        unknown = sorted(set(env) - known)
+        if unknown:
+            raise DeclarationError(f"at= names {', '.join(unknown)}, which "
+                                   f"{'does' if len(unknown) == 1 else 'do'} not occur in the expression")
+        bad = sorted(k for k, v in env.items() if not np.all(np.isfinite(v)))
+        if bad:
+            raise DeclarationError(f"the value of {', '.join(bad)} is not finite (numbers up to about 1e308)")
         dims = bind_dims(exprs, env)
         out = {}
-        for dv in self.derivatives:
-            if dv.kind == "differential":
-                continue
-            out[dv.name] = evaluate(dv.expr, env, dims)
-        out["f"] = evaluate(self.f, env, dims)
+        try:
+            with np.errstate(all="ignore"):
+                for dv in self.derivatives:
+                    if dv.kind == "differential":
+                        continue
+                    out[dv.name] = evaluate(dv.expr, env, dims)
+                out["f"] = evaluate(self.f, env, dims)
+        except np.linalg.LinAlgError as err:
+            raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
+                                   f"a matrix that is inverted is singular there)") from None
+        off = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+        if off:
+            raise DeclarationError(f"the point is outside the domain of the expression: "
+                                   f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
 
 

@@ -896,9 +896,11 @@ class _Builder:
             )
 
     def check_sizes_determined(self, raw: _R, shape):
-        """An `I` whose size nothing ties to a variable (`α tr(I)`) has no value: refused."""
+        """An `I` whose size nothing ties to a variable or to the result's shape (`α tr(I)`)
+        has no value: refused."""
         fixed = {self.dims.find(d) for sh, _ in self.symbols.values() for d in sh}
         fixed |= {self.dims.find(d) for d in (shape or ())}
+        fixed |= {self.dims.find(d) for d in raw.shape}  # `xᵀx I`: a size of the result itself
         stack = [raw]
         while stack:
             r = stack.pop()
