@@ -79,6 +79,7 @@ class Result:
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
+    written: tuple = ()  # every name written in the expression, also those that cancel
 
     def differential_wrt(self, name: str):
         """df with only dX of the variable `name` kept, and the d() rules that built it."""
@@ -191,7 +192,7 @@ class Result:
                 raise DeclarationError(f"{name} is a scalar but the value given has shape {v.shape}")
             if s.shape[1] == 1 and v.shape[1] != 1:
                 raise DeclarationError(f"{name} is a column vector but the value given has shape {v.shape}")
-        known = set(symbols_of(self.f)) | set(self.wrt) | {"d" + n for n in self.wrt}
+        known = set(symbols_of(self.f)) | set(self.wrt) | {"d" + n for n in self.wrt} | set(self.written)
         unknown = sorted(set(env) - known)
         if unknown:
             raise DeclarationError(f"at= names {', '.join(unknown)}, which "
@@ -369,11 +370,12 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls, named: dict | None = None):
     return variables, notes
 
 
-def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
-    """What every entry point starts with: f parsed, the variables, and notes about them."""
+def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = None):
+    """What every entry point starts with: f parsed, the variables, and notes about them.
+    `named`, if given, receives every name written (those that cancel too) → Symbol."""
     decls = Decls.from_arguments(decls, kw)
     parse_notes: list = []
-    named: dict = {}
+    named = {} if named is None else named
     f = _parse(expr, decls, notes=parse_notes, named=named)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
@@ -385,9 +387,11 @@ def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **k
     >>> str(diff("x^T A x", "x"))
     '(A + A^T) x'
     """
-    f, variables, notes = prepare(expr, wrt, decls, kw)
+    named: dict = {}
+    f, variables, notes = prepare(expr, wrt, decls, kw, named)
     result = derive(f, variables, expr, vec)
     result.notes = notes + result.notes
+    result.written = tuple(named)
     return result
 
 

@@ -6,12 +6,14 @@ them as its flags (`--wrt x`) with `as_flags`.
 import re
 
 ARGUMENTS = ("wrt", "scalar", "vector", "matrix", "symmetric", "dim", "at", "data", "claim",
-             "layer", "input", "upstream", "weights")
-_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=")
+             "layer", "input", "upstream", "weights", "jobs")
+_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=(?! )")
+_BARE_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")= ")  # `at= names y`: the flag alone
 
 
 def as_flags(message: str) -> str:
     """`wrt=x` → `--wrt x`: a library message in the command line's words."""
+    message = _BARE_RE.sub(lambda m: f"--{m.group(1)} ", message)
     return _ARGUMENT_RE.sub(lambda m: f"--{m.group(1)} ", message)
 
 

@@ -101,7 +101,7 @@ def grade_record(args) -> dict:
 
 def grade(records: list, jobs: int = 0, seed: int = 0) -> list:
     if not isinstance(jobs, int) or jobs < 0:
-        raise DeclarationError(f"jobs= must be 0 (one worker per core) or a positive number, not {jobs}")
+        raise DeclarationError(f"jobs= {jobs} is not a number of workers: use 0 (one per core) or a positive number")
     work = [(i + 1, r, seed) for i, r in enumerate(records)]
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(work) < 4:
