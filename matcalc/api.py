@@ -80,6 +80,7 @@ class Result:
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
+    written: tuple = ()  # every name written in the expression, also those that cancel
 
     def differential_wrt(self, name: str):
         """df with only dX of the variable `name` kept, and the d() rules that built it."""
@@ -183,10 +184,12 @@ class Result:
 
     def evaluate(self, values: dict) -> dict:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
+        import numpy as np
+
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
-        exprs = [self.f] + [dv.expr for dv in self.derivatives]
+        exprs = [self.f] + [dv.expr for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
             raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
@@ -196,13 +199,30 @@ class Result:
                 raise DeclarationError(f"{name} is a scalar but the value given has shape {v.shape}")
             if s.shape[1] == 1 and v.shape[1] != 1:
                 raise DeclarationError(f"{name} is a column vector but the value given has shape {v.shape}")
+        known = set(symbols_of(self.f)) | set(self.wrt) | {"d" + n for n in self.wrt} | set(self.written)
+        unknown = sorted(set(env) - known)
+        if unknown:
+            raise DeclarationError(f"at= names {', '.join(unknown)}, which "
+                                   f"{'does' if len(unknown) == 1 else 'do'} not occur in the expression")
+        bad = sorted(k for k, v in env.items() if not np.all(np.isfinite(v)))
+        if bad:
+            raise DeclarationError(f"the value of {', '.join(bad)} is not finite (numbers up to about 1e308)")
         dims = bind_dims(exprs, env)
         out = {}
-        for dv in self.derivatives:
-            if dv.kind == "differential":
-                continue
-            out[dv.name] = evaluate(dv.expr, env, dims)
-        out["f"] = evaluate(self.f, env, dims)
+        try:
+            with np.errstate(all="ignore"):
+                for dv in self.derivatives:
+                    if dv.kind == "differential":
+                        continue
+                    out[dv.name] = evaluate(dv.expr, env, dims)
+                out["f"] = evaluate(self.f, env, dims)
+        except np.linalg.LinAlgError as err:
+            raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
+                                   f"a matrix that is inverted is singular there)") from None
+        off = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+        if off:
+            raise DeclarationError(f"the point is outside the domain of the expression: "
+                                   f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
 
 
@@ -255,6 +275,28 @@ def kink_notes(f: E.Expr) -> list:
             note = functions.get(n.name).kink
             if note and note not in found:
                 found.append(note)
+        return n
+
+    map_bottom_up(f, visit)
+    return found
+
+
+def rank_notes(f: E.Expr) -> list:
+    """A note per determinant or inverse of a product whose symbolic sizes decide whether it
+    is singular (`det(Z P)`, Z n×m: singular when m < n): the answer assumes full rank."""
+    from .walk import map_bottom_up
+
+    found: list = []
+
+    def visit(n):
+        if isinstance(n, (E.Det, E.Inverse)):
+            b = E.rank_bottleneck(n.arg)
+            if b and b[0] == "assumed":
+                note = (f"`{n.arg}` is {E.fmt_shape(n.arg.shape)} through size {b[1]}: the answer "
+                        f"assumes {b[1]} ≥ {n.arg.rows} (for {b[1]} < {n.arg.rows} it is singular"
+                        + (" and the determinant is 0)" if isinstance(n, E.Det) else ")"))
+                if note not in found:
+                    found.append(note)
         return n
 
     map_bottom_up(f, visit)
@@ -316,8 +358,9 @@ def restrict(df: E.Expr, record, name: str, names) -> tuple:
     return substitute(df, zeros), [r for r in record if key in r[2].symbols]
 
 
-def resolve_variables(f: E.Expr, wrt, decls: Decls):
-    """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur."""
+def resolve_variables(f: E.Expr, wrt, decls: Decls, named: dict | None = None):
+    """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur.
+    `named` (from parse) holds the names written but cancelled (`v - v`), with their shapes."""
     symbols = symbols_of(f)
     names = split_names([wrt] if isinstance(wrt, str) else (wrt or []))
     if not names:
@@ -333,19 +376,25 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls):
     for n in names:
         if n in symbols:
             variables[n] = symbols[n]
+        elif named and n in named:
+            variables[n] = named[n]
+            notes.append(f"{n} cancels out of the expression (it is written, but f does not depend "
+                         f"on it): its derivative is 0")
         else:
             variables[n] = _absent_variable(n, decls)
             notes.append(f"{n} does not occur in the expression: its derivative is 0")
     return variables, notes
 
 
-def prepare(expr: str, wrt, decls: Decls | None, kw: dict):
-    """What every entry point starts with: f parsed, the variables, and notes about them."""
+def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = None):
+    """What every entry point starts with: f parsed, the variables, and notes about them.
+    `named`, if given, receives every name written (those that cancel too) → Symbol."""
     decls = Decls.from_arguments(decls, kw)
     parse_notes: list = []
-    f = _parse(expr, decls, notes=parse_notes)
-    variables, notes = resolve_variables(f, wrt, decls)
-    return f, variables, parse_notes + notes
+    named = {} if named is None else named
+    f = _parse(expr, decls, notes=parse_notes, named=named)
+    variables, notes = resolve_variables(f, wrt, decls, named)
+    return f, variables, parse_notes + notes + rank_notes(f)
 
 
 def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:
@@ -354,9 +403,11 @@ def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **k
     >>> str(diff("x^T A x", "x"))
     '(A + A^T) x'
     """
-    f, variables, notes = prepare(expr, wrt, decls, kw)
+    named: dict = {}
+    f, variables, notes = prepare(expr, wrt, decls, kw, named)
     result = derive(f, variables, expr, vec)
     result.notes = notes + result.notes
+    result.written = tuple(named)
     return result
 
 

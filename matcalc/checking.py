@@ -20,14 +20,16 @@ import numpy as np
 from . import expr as E
 from .api import Result, diff, parse_like
 from .decls import Decls
-from .errors import DeclarationError, MatcalcError, ShapeError
-from .numeric import NoValidPoint, evaluate, sample_point
+from .errors import DeclarationError, MatcalcError, NotSquare, ShapeError
+from .numeric import NoValidPoint, evaluate
 from .reading import parse as _parse
 from .reading import symbols_of
 from .simplify import equal
 
-POINTS = 5
-RTOL = 1e-8
+POINTS = 6
+RTOL = 1e-10  # relative: 1e-8 differences (`2.00000001 x`) are wrong, rounding is not
+COND_LIMIT = 1e3  # sampled matrices that are inverted are this well conditioned
+MAGNITUDE_FLOOR = 1e-4  # a difference below 1e-4 × the largest intermediate value × RTOL is rounding
 
 
 @dataclass
@@ -126,9 +128,29 @@ def _user_shape(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _rel(a: np.ndarray, b: np.ndarray) -> float:
-    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12)
-    return float(np.max(np.abs(a - b)) / scale)
+def _rel(a: np.ndarray, b: np.ndarray, magnitude: float = 0.0) -> float:
+    """max |a - b| relative to the values, or to the intermediate values of the computation
+    when both are near 0 (a correct zero gradient is rounding noise of sigmoid(x) - sigmoid(x))."""
+    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), MAGNITUDE_FLOOR * magnitude, 1e-300)
+    err = float(np.max(np.abs(a - b)) / scale)
+    return err if np.isfinite(err) else float("inf")
+
+
+def _values(e: E.Expr, env: dict, sizes: dict):
+    """(value of e, the largest finite intermediate value of its evaluation)."""
+    from .numeric import Evaluator, _as2d
+
+    V = Evaluator({k: _as2d(v) for k, v in env.items()}, sizes)
+    with np.errstate(all="ignore"):
+        value = V.ev(e)
+    mags = [float(np.max(np.abs(x))) for x in V.memo.values() if x.size and np.all(np.isfinite(x))]
+    return value, max(mags, default=0.0)
+
+
+def _error_at(claimed, expected, p, sizes) -> float:
+    c, mc = _values(claimed, p, sizes)
+    e, me = _values(expected, p, sizes)
+    return _rel(c, e, max(mc, me))
 
 
 def _what(kind: str, wrt: str) -> str:
@@ -184,13 +206,39 @@ def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool 
     return claim
 
 
-def _sample(exprs, seed: int, count: int, given=None):
-    rng = np.random.default_rng(seed)
-    sizes, first = sample_point(exprs, rng, given)
-    from .numeric import sample_valid_point
+def _sample(exprs, seed: int, count: int, given=None, signed: bool = True) -> list:
+    """`count` points as (sizes, values), over two different size assignments where the sizes
+    are symbolic (a number that should be n is caught), scalars and determinants of both
+    signs (abs, relu and |det| mistakes show), inverted matrices well conditioned."""
+    from .numeric import choose_sizes, sample_valid_point
 
-    points = [first] + [sample_valid_point(exprs, sizes, rng) for _ in range(count - 1)]
-    return sizes, points
+    rng = np.random.default_rng(seed)
+    assignments = []
+    for variant in range(8):
+        sizes = choose_sizes(exprs, given, variant)
+        if sizes in assignments:
+            continue
+        try:
+            first = sample_valid_point(exprs, sizes, rng, tries=20, signed=signed, cond_limit=COND_LIMIT)
+        except NoValidPoint:
+            continue
+        assignments.append((sizes, first))
+        if len(assignments) == 2:
+            break
+    if not assignments:
+        raise NoValidPoint("could not find a point where the expression is finite")
+    points = []
+    for i in range(count):
+        sizes, first = assignments[i % len(assignments)]
+        if i < len(assignments):
+            points.append((sizes, first))
+            continue
+        try:
+            points.append((sizes, sample_valid_point(exprs, sizes, rng, tries=20, signed=signed,
+                                                     cond_limit=COND_LIMIT)))
+        except NoValidPoint:
+            continue
+    return points
 
 
 def _small_sizes(exprs) -> dict:
@@ -206,8 +254,31 @@ def _small_sizes(exprs) -> dict:
     return {d: 2 + i for i, d in enumerate(dims)}
 
 
+def _under_square_assumption(expr, claim, result, decls, seed) -> CheckReport | None:
+    """The claim judged with some non-square matrices of f taken square, when that is what
+    makes it well formed (its X⁻¹ says X is square): None if no such reading exists."""
+    rect = [s for s in symbols_of(result.f).values()
+            if s.rows != s.cols and s.rows != 1 and s.cols != 1 and s.name not in decls.dims]
+    groups = [[s] for s in rect] + ([rect] if len(rect) > 1 else [])
+    for group in groups:
+        dims = {**decls.dims, **{s.name: (s.rows, s.rows) for s in group}}
+        square = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric), dims)
+        try:
+            report = check(expr, result.wrt[0], claim, square, seed=seed, _assuming=True)
+        except MatcalcError:
+            continue
+        if report.diagnosis == "shape" and not report.correct:
+            continue
+        names = ", ".join(s.name for s in group)
+        report.reason += f", for square {names} (the claim needs {names} square)"
+        report.notes.append(f"the claim is only defined for square {names}: it is judged under that "
+                            f"assumption ({names} is {E.fmt_shape(group[0].shape)} in general)")
+        return report
+    return None
+
+
 def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: int = 0,
-          **kw) -> CheckReport:
+          _assuming: bool = False, **kw) -> CheckReport:
     """Compare `claim` with the derivative of `expr` wrt `wrt` (see the module docstring)."""
 
     decls = Decls.from_arguments(decls, kw)
@@ -240,6 +311,9 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     try:
         claimed = _parse_claim(body, result, decls, kind == "differential")
     except ShapeError as err:
+        assumed = None if _assuming or not isinstance(err, NotSquare) else _under_square_assumption(expr, claim, result, decls, seed)
+        if assumed is not None:
+            return assumed
         return _wrong(report, "shape", f"the claim is not well formed with these sizes: {err}", None)
     shape = result.f.shape if kind == "differential" else expected.shape
 
@@ -276,30 +350,29 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
 
     exprs = [result.f, expected, claimed]
     try:
-        sizes, points = _sample(exprs, seed, POINTS)
+        points = _sample(exprs, seed, POINTS)
     except NoValidPoint:
         raise MatcalcError("could not find points where the expression and the claim are defined") from None
-    errors = [(_rel(evaluate(claimed, p, sizes), evaluate(expected, p, sizes)), p) for p in points]
-    worst, _ = max(errors, key=lambda t: t[0])
+    worst = max(_error_at(claimed, expected, p, sizes) for sizes, p in points)
     if worst <= RTOL:
         report.correct = True
         report.reason = f"the claim is {what} (equal values at {len(points)} random points)"
         return report
 
-    diagnosis, words = _diagnose(claimed, expected, result, sizes, points, seed, what)
+    diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
     return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
 
 
 def _agrees(a: E.Expr, b: E.Expr, result: Result, seed: int) -> bool:
     try:
-        sizes, points = _sample([result.f, a, b], seed, 3)
+        points = _sample([result.f, a, b], seed, 4)
     except NoValidPoint:
         return False
-    return all(_rel(evaluate(a, p, sizes), evaluate(b, p, sizes)) <= RTOL for p in points)
+    return all(_error_at(a, b, p, sizes) <= RTOL for sizes, p in points)
 
 
-def _diagnose(claimed, expected, result, sizes, points, seed, what):
-    values = [(evaluate(claimed, p, sizes), evaluate(expected, p, sizes)) for p in points]
+def _diagnose(claimed, expected, result, points, seed, what):
+    values = [(evaluate(claimed, p, sizes), evaluate(expected, p, sizes)) for sizes, p in points]
     # a constant factor (the sign is the factor -1)
     ratios = []
     for c, e in values:
@@ -313,7 +386,11 @@ def _diagnose(claimed, expected, result, sizes, points, seed, what):
                 return "sign", f"the claim has the wrong sign: it is minus {what}"
             if factor == 0:
                 return "factor", f"the claim is 0, but {what} is not"
-            shown = E.fmt_number(factor) if abs(float(factor) - r0) < 1e-9 else f"{r0:.4g}"
+            exact = abs(float(factor) - r0) <= 1e-12 * max(1.0, abs(r0))
+            if not exact and abs(r0 - 1) < 1e-6:
+                return "factor", (f"the claim is {r0:.12g} times {what}: close, but not equal (a "
+                                  f"relative difference of {abs(r0 - 1):.1e}, far above rounding)")
+            shown = E.fmt_number(factor) if exact else f"{r0:.6g}"
             hint = " (a factor 2 missing?)" if factor == Fraction(1, 2) else ""
             return "factor", f"the claim is {shown} times {what}{hint}"
     # the transpose of a square gradient
@@ -330,21 +407,23 @@ def _diagnose(claimed, expected, result, sizes, points, seed, what):
 
 def _symmetric_only(claimed, expected, result, seed) -> list:
     """The non-variable square matrices that, made symmetric, make claim and answer agree."""
+    # the variable too: X⁻¹ written where X⁻ᵀ is needed is right only for symmetric X
     square = [s for n, s in symbols_of(result.f).items()
-              if n not in result.wrt and s.rows == s.cols and s.rows != 1 and not s.symmetric]
+              if s.rows == s.cols and s.rows != 1 and not s.symmetric]
     if not square:
         return []
     try:
-        sizes, points = _sample([result.f, expected, claimed], seed + 1, 3)
+        points = _sample([result.f, expected, claimed], seed + 1, 4)
     except NoValidPoint:
         return []
+
     def agrees_with(names) -> bool:
-        for p in points:
+        for sizes, p in points:
             q = dict(p)
             for n in names:
                 q[n] = (q[n] + q[n].T) / 2
             try:
-                if _rel(evaluate(claimed, q, sizes), evaluate(expected, q, sizes)) > 1e-8:
+                if _error_at(claimed, expected, q, sizes) > 1e-8:
                     return False
             except np.linalg.LinAlgError:
                 return False
@@ -357,28 +436,78 @@ def _symmetric_only(claimed, expected, result, seed) -> list:
     return names if agrees_with(names) else []
 
 
-def _counterexample(claimed, expected, result, seed) -> Counterexample | None:
-    exprs = [result.f, expected, claimed]
-    for given in (_small_sizes(exprs), None):
-        try:
-            sizes, points = _sample(exprs, seed + 7, 3, given)
-        except NoValidPoint:
-            continue
-        best = None
-        for p in points:
-            p = {k: np.round(v, 2) for k, v in p.items()}  # values a student can type
-            try:
-                c, e = evaluate(claimed, p, sizes), evaluate(expected, p, sizes)
-            except np.linalg.LinAlgError:
+def _integer_point(exprs, sizes, rng) -> dict:
+    """Small integers: scalars ±1, ±2, 3; square matrices 2I plus entries in {-1, 0, 1} (and
+    sometimes a row negated, det < 0); symmetric ones diagonally dominant."""
+    from .walk import symbols_in
+
+    env = {}
+    for e in exprs:
+        for s in symbols_in(e):
+            key = ("d" if s.diff else "") + s.name
+            if key in env:
                 continue
-            err = _rel(c, e)
-            if err > RTOL and (best is None or err > best.relative_error):
-                shown = {k: _user_shape(np.round(v, 4)) for k, v in p.items() if not k.startswith("d")}
-                diffs = {k: _user_shape(np.round(v, 4)) for k, v in p.items() if k.startswith("d")}
-                best = Counterexample({**shown, **diffs}, _user_shape(c), _user_shape(e), err)
-        if best is not None:
-            return best
-    return None
+            r, c = (sizes.get(d, d) if not isinstance(d, int) else d for d in s.shape)
+            if (r, c) == (1, 1):
+                v = np.array([[float(rng.choice([1, 2, -1, -2, 3]))]])
+            elif r == c and not s.diff:
+                m = rng.integers(-1, 2, (r, r)).astype(float)
+                if s.symmetric:
+                    v = np.triu(m) + np.triu(m, 1).T + r * np.eye(r)
+                else:
+                    v = m + 2 * np.eye(r)
+                    if rng.random() < 0.5:
+                        v[0] = -v[0]
+            else:
+                v = rng.integers(-2, 3, (r, c)).astype(float)
+                if s.symmetric:
+                    v = (v + v.T) / 2
+            env[key] = v
+    return env
+
+
+def _counterexample(claimed, expected, result, seed) -> Counterexample | None:
+    """A point where claim and answer differ clearly, with small integer values if possible
+    (the smallest values found), else rounded random values."""
+    exprs = [result.f, expected, claimed]
+    rng = np.random.default_rng(seed + 7)
+    sizes = _small_sizes(exprs)
+    from .numeric import _finite_at, _well_conditioned
+
+    def shown(p, c, e, err):
+        vals = {k: _user_shape(v) for k, v in p.items() if not k.startswith("d")}
+        diffs = {k: _user_shape(v) for k, v in p.items() if k.startswith("d")}
+        return Counterexample({**vals, **diffs}, _user_shape(c), _user_shape(e), err)
+
+    best, best_size = None, None
+    for _ in range(60):
+        p = _integer_point(exprs, sizes, rng)
+        try:
+            if not (_finite_at(exprs, p, sizes) and _well_conditioned(exprs, p, sizes, 100.0)):
+                continue
+            c, e = evaluate(claimed, p, sizes), evaluate(expected, p, sizes)
+        except (np.linalg.LinAlgError, MatcalcError):
+            continue
+        err = _error_at(claimed, expected, p, sizes)
+        size = max(np.max(np.abs(c)), np.max(np.abs(e)))
+        if err > 1e-6 and (best is None or size < best_size):
+            best, best_size = shown(p, c, e, err), size
+    if best is not None:
+        return best
+    try:
+        points = _sample(exprs, seed + 7, 3)
+    except NoValidPoint:
+        return None
+    for sizes, p in points:
+        p = {k: np.round(v, 2) for k, v in p.items()}
+        try:
+            c, e = evaluate(claimed, p, sizes), evaluate(expected, p, sizes)
+            err = _error_at(claimed, expected, p, sizes)
+        except np.linalg.LinAlgError:
+            continue
+        if err > RTOL and (best is None or err > best.relative_error):
+            best = shown(p, c, e, err)
+    return best
 
 
 def _wrong(report: CheckReport, diagnosis, words: str, counterexample) -> CheckReport:

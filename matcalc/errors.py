@@ -6,12 +6,15 @@ them as its flags (`--wrt x`) with `as_flags`.
 import re
 
 ARGUMENTS = ("wrt", "scalar", "vector", "matrix", "symmetric", "dim", "at", "data", "claim",
-             "layer", "input", "upstream", "weights", "format", "vec", "convention")
-_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=(True\b)?")
+             "layer", "input", "upstream", "weights", "format", "vec", "convention", "jobs")
+_ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=(True\b)?(?! )")
+_BARE_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")= ")  # `at= names y`: the flag alone
 
 
 def as_flags(message: str) -> str:
-    """`wrt=x` → `--wrt x`, `vec=True` → `--vec`: a library message in the command line's words."""
+    """`wrt=x` → `--wrt x`, `vec=True` → `--vec`, a bare `at= ` → `--at `: a library message
+    in the command line's words."""
+    message = _BARE_RE.sub(lambda m: f"--{m.group(1)} ", message)
     return _ARGUMENT_RE.sub(lambda m: f"--{m.group(1)}" + ("" if m.group(2) else " "), message)
 
 
@@ -25,6 +28,10 @@ class ParseError(MatcalcError):
 
 class ShapeError(MatcalcError):
     """Sub-expressions whose shapes do not fit together; the message names both."""
+
+
+class NotSquare(ShapeError):
+    """An operation that needs a square matrix (inverse, det, tr) got a non-square one."""
 
 
 class DeclarationError(MatcalcError):

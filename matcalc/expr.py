@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from .errors import ResultTooLarge, ShapeError
+from .errors import NotSquare, ResultTooLarge, ShapeError
 
 Dim = Union[int, str]
 Number = Union[Fraction, float]
@@ -894,7 +894,7 @@ def transpose(a: Expr) -> Expr:
 
 def _require_square(what: str, a: Expr):
     if a.rows != a.cols:
-        raise ShapeError(
+        raise NotSquare(
             f"{what} needs a square matrix, but `{a}` is {fmt_shape(a.shape)}"
         )
 
@@ -906,6 +906,11 @@ def inv(a: Expr) -> Expr:
     _require_square("the inverse", a)
     if isinstance(a, Zero):
         raise ShapeError("the inverse of a zero matrix does not exist")
+    if _singular(a):
+        raise ShapeError(
+            f"the inverse of `{a}` does not exist: it is {fmt_shape(a.shape)} but a product "
+            f"through size {rank_bottleneck(a)[1]}, so singular"
+        )
     if isinstance(a, Inverse):
         return a.arg
     if isinstance(a, Identity):
@@ -926,12 +931,42 @@ def trace(a: Expr) -> Expr:
     return Trace(a)
 
 
+def rank_bottleneck(a: Expr):
+    """The smallest size a square matrix passes through, when its shape says it is singular:
+    `x yᵀ` goes through size 1, `Z P` (Z 4×3) through 3 < 4. Returns (kind, inner size):
+    kind "singular" when the sizes prove rank < n, "assumed" when they are symbolic and
+    full rank needs inner ≥ n; None when nothing narrows (or a is not such a product)."""
+    if isinstance(a, Transpose):
+        return rank_bottleneck(a.arg)
+    if not isinstance(a, MatMul) or len(a.chain) < 2:
+        return None
+    n = a.rows
+    inner = [f.cols for f in a.chain[:-1]]
+    found = None
+    for k in inner:
+        if k == n:
+            continue
+        if k == 1 or (isinstance(k, int) and isinstance(n, int) and k < n):
+            return ("singular", k)
+        if isinstance(k, int) and isinstance(n, int):
+            continue  # wider than n: no bottleneck
+        found = found or ("assumed", k)
+    return found
+
+
+def _singular(a: Expr) -> bool:
+    return isinstance(a, Zero) or (rank_bottleneck(a) or ("",))[0] == "singular"
+
+
 def det(a: Expr) -> Expr:
+    """det(A); folds I, and 0 for a matrix singular by its shape (`det(x yᵀ)`: rank 1)."""
     if a.is_scalar:
         return a
     _require_square("the determinant", a)
     if isinstance(a, Identity):
         return Const(ONE)
+    if _singular(a):
+        return Const(ZERO)
     return Det(a)
 
 
@@ -978,6 +1013,8 @@ def func(name: str, a: Expr) -> Expr:
             if a.is_scalar:
                 return Const(Fraction(v))
             return Zero(*a.shape) if v == 0 else scale(v, Ones(*a.shape))
+        if not a.is_scalar:  # f(0) · ones(n, m): printed, a bare `0` would read as a scalar
+            return mul(Func(name, Const(ZERO)), Ones(*a.shape))
     return Func(name, a)
 
 
@@ -1079,6 +1116,8 @@ def softmax(a: Expr) -> Expr:
     """softmax of a column vector, or row-wise of a matrix (each row of a batch)."""
     if a.is_scalar:
         return Const(ONE)
+    if isinstance(a, Zero):  # softmax is shift invariant: softmax(0) = softmax(ones(n))
+        return Softmax(Ones(*a.shape))
     return Softmax(a)
 
 
@@ -1087,6 +1126,8 @@ def logsumexp(a: Expr) -> Expr:
         return a
     if a.cols != 1:
         raise ShapeError(f"logsumexp needs a column vector, but `{a}` is {fmt_shape(a.shape)}")
+    if isinstance(a, Zero):  # logsumexp(0) = logsumexp(ones(n)) - 1 = ln n
+        return add(LogSumExp(Ones(*a.shape)), Const(-ONE))
     return LogSumExp(a)
 
 

@@ -21,16 +21,33 @@ def load_records(path: str) -> list:
             text = fh.read()
     except OSError as err:
         raise DeclarationError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise DeclarationError(f"{path} is not UTF-8 text (JSON lines, a JSON list, CSV or YAML)") from None
+    records = _records(path, text)
+    if not records:
+        raise DeclarationError(f"{path} is empty: it has no records to check")
+    return records
+
+
+def _records(path: str, text: str) -> list:
     ext = os.path.splitext(path)[1].lower()
     if ext in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:
             raise DeclarationError("YAML needs PyYAML (pip install pyyaml); or use JSON lines or CSV") from None
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise DeclarationError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        if data is None:
+            return []
         return data if isinstance(data, list) else [data]
     if ext == ".csv":
-        return list(csv.DictReader(text.splitlines()))
+        try:
+            return list(csv.DictReader(text.splitlines()))
+        except csv.Error as err:
+            raise DeclarationError(f"{path} is not readable CSV: {err}") from None
     stripped = text.strip()
     if stripped.startswith("["):
         try:
@@ -67,6 +84,10 @@ def grade_record(args) -> dict:
         from .decls import Decls
 
         decl_source = record.get("decls") if isinstance(record.get("decls"), dict) else record
+        for k in DECL_KEYS:
+            v = decl_source.get(k)
+            if v and not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
+                raise DeclarationError(f"{k} must be a name or a list of names, not {v!r}")
         decls = Decls.build(**{k: decl_source[k] for k in DECL_KEYS if decl_source.get(k)})
         report = check(str(expression), str(record["wrt"]), str(record["claim"]), decls, seed=seed)
         row.update(verdict="correct" if report else "wrong", diagnosis=report.diagnosis,
@@ -79,6 +100,8 @@ def grade_record(args) -> dict:
 
 
 def grade(records: list, jobs: int = 0, seed: int = 0) -> list:
+    if not isinstance(jobs, int) or jobs < 0:
+        raise DeclarationError(f"jobs= {jobs} is not a number of workers: use 0 (one per core) or a positive number")
     work = [(i + 1, r, seed) for i, r in enumerate(records)]
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(work) < 4:

@@ -334,18 +334,22 @@ class Sampler:
 
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     positive: bool = False
+    signed: bool = False  # scalars of both signs, square matrices with det of both signs (check)
 
     def value(self, s: E.Symbol, sizes: dict) -> np.ndarray:
         r = sizes.get(s.nrows, s.nrows) if not isinstance(s.nrows, int) else s.nrows
         c = sizes.get(s.ncols, s.ncols) if not isinstance(s.ncols, int) else s.ncols
         rng = self.rng
+        flip = self.signed and not self.positive and rng.random() < 0.5
         if (r, c) == (1, 1):
-            return np.array([[rng.uniform(0.5, 1.5)]])
+            return np.array([[rng.uniform(0.5, 1.5) * (-1 if flip else 1)]])
         if s.symmetric:
             b = rng.standard_normal((r, r))
             return b @ b.T / r + 0.5 * np.eye(r)
         if r == c:
             m = np.eye(r) + 0.5 * rng.standard_normal((r, r)) / np.sqrt(r)
+            if flip:
+                m[0] = -m[0]  # det < 0
         else:
             m = rng.standard_normal((r, c))
         return np.abs(m) + 0.1 if self.positive else m
@@ -384,14 +388,17 @@ def _finite_at(exprs, env, sizes) -> bool:
     return True
 
 
-def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40) -> dict:
-    """A point where every expression is finite: plain sampling first, then positive entries."""
+def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40, signed: bool = False,
+                       cond_limit: float = 1e8) -> dict:
+    """A point where every expression is finite: plain sampling first, then positive entries.
+    `signed`: scalars and determinants of both signs; `cond_limit` bounds the condition
+    number of every matrix that is inverted."""
     exprs = exprs if isinstance(exprs, (list, tuple)) else [exprs]
     for attempt in range(tries):
-        sampler = Sampler(rng, positive=attempt >= tries // 2)
+        sampler = Sampler(rng, positive=attempt >= tries // 2, signed=signed)
         env = sampler.point(exprs, sizes, fixed)
         try:
-            if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes):
+            if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes, cond_limit):
                 return env
         except np.linalg.LinAlgError:
             continue
@@ -442,6 +449,7 @@ class FDCheck:
     predicted: np.ndarray
     value: float = 0.0  # max |f| at the point: rounding in f(X ± hV) scales with it
     uncertainty: float = 0.0  # how much the difference quotient moves when h doubles
+    noise: float = 0.0  # the rounding floor of the differences (eps |f| / h², for second ones)
 
     def _scale(self) -> float:
         # below 1e-6 |f| the differences are rounding noise: that is the floor of the scale
@@ -451,14 +459,15 @@ class FDCheck:
     @property
     def error(self) -> float:
         """Relative error between the finite differences and the prediction."""
-        return float(np.max(np.abs(self.finite_difference - self.predicted)) / self._scale())
+        gap = np.max(np.abs(self.finite_difference - self.predicted)) - self.noise
+        return float(max(gap, 0.0) / self._scale())
 
     @property
     def excess(self) -> float:
         """The relative error beyond what the differences can resolve: a disagreement within
         3× the quotient's own change between steps h and 2h (cancellation inside f,
         saturated functions) is not counted. Pass/fail is decided on this."""
-        gap = np.max(np.abs(self.finite_difference - self.predicted)) - 3 * self.uncertainty
+        gap = np.max(np.abs(self.finite_difference - self.predicted)) - 3 * self.uncertainty - self.noise
         return float(max(gap, 0.0) / self._scale())
 
 
@@ -483,6 +492,9 @@ def central_difference(f: E.Expr, env: dict, sizes: dict, var: str, v: np.ndarra
     return estimate, float(np.max(np.abs(estimate - coarse)))
 
 
+STEPS = (1e-4, 1e-5, 1e-6, 1e-7)
+
+
 def check_directional(f: E.Expr, variables: dict, predict, *, points: int = 3, seed: int = 0,
                       sizes: dict | None = None, extra=()) -> list:
     """Compare predict(env, var, V) with central differences of f along random V.
@@ -498,9 +510,17 @@ def check_directional(f: E.Expr, variables: dict, predict, *, points: int = 3, s
         for name, s in variables.items():
             env.setdefault(name, Sampler(rng).value(s, sizes))
             v = Sampler(rng).direction(s, sizes)
-            fd, spread = central_difference(f, env, sizes, name, v, with_uncertainty=True)
             size = float(np.max(np.abs(evaluate(f, env, sizes))))
-            checks.append(FDCheck(name, env, v, fd, predict(env, name, v, sizes), size, spread))
+            predicted = predict(env, name, v, sizes)
+            best = None
+            for h in STEPS:  # a fast-varying f (sin(100000 α)) needs a smaller step
+                fd, spread = central_difference(f, env, sizes, name, v, h=h, with_uncertainty=True)
+                c = FDCheck(name, env, v, fd, predicted, size, spread)
+                if best is None or c.excess < best.excess:
+                    best = c
+                if best.excess <= 1e-7:
+                    break
+            checks.append(best)
     return checks
 
 

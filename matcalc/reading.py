@@ -16,11 +16,12 @@ MAX_INPUT = 20_000
 
 
 def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
-          notes: list | None = None) -> E.Expr:
+          notes: list | None = None, named: dict | None = None) -> E.Expr:
     """Parse matrix notation into an Expr.
 
     `differentials` names variables whose `dX` may appear; `shape` (rows, cols), if
-    given, is the shape the whole expression must have (it sizes a lone `I`). `latex`
+    given, is the shape the whole expression must have (it sizes a lone `I`). `named`, if
+    given, receives name → Symbol for every name written, also those that cancel (`v - v`). `latex`
     None means: read it as LaTeX if it looks like LaTeX (backslashes, `$`).
     """
     if not isinstance(text, str):
@@ -45,7 +46,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if latex or (latex is None and looks_like_latex(text)):
         translated = from_latex(text)
         try:
-            return parse(translated, decls, differentials, shape, latex=False, notes=notes)
+            return parse(translated, decls, differentials, shape, latex=False, notes=notes, named=named)
         except ParseError as err:
             raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
 
@@ -66,7 +67,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if notes is not None:
         notes.extend(n for n in found if n not in notes)
     builder._name_dims()
-    return builder.build(raw)
+    out = builder.build(raw)
+    builder.check_sizes_determined(raw, shape)
+    if named is not None:
+        named.update((n, builder._symbol(n)) for n in builder.symbols)
+    return out
 
 
 def symbols_of(e: E.Expr) -> dict:

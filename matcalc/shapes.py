@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .decls import COUNT_NAMES, Decls, is_greek, kind_readings, pretty_name
-from .errors import ParseError, ShapeError
+from .errors import NotSquare, ParseError, ShapeError
 from .syntax import (GREEK_LETTERS, GREEK_NAMES, MATRIX_FUNCTIONS, Raw, balanced, caret, snippet, span,
                      walk_raw)
 
@@ -120,7 +120,7 @@ class _Builder:
 
     def square_error(self, what, r: Raw) -> ShapeError:
         self._name_dims()
-        return ShapeError(
+        return NotSquare(
             f"{what} needs a square matrix, but `{self.snip(r)}` is "
             f"{self.dims.show_shape(r.shape)}"
         )
@@ -532,6 +532,24 @@ class _Builder:
                 f"`{self.snip(r)}` is {self.dims.show_shape(r.shape)} but "
                 f"{shape[0]}×{shape[1]} is expected"
             )
+
+    def check_sizes_determined(self, raw: Raw, shape):
+        """An `I` whose size nothing ties to a variable or to the result's shape (`α tr(I)`)
+        has no value: refused."""
+        fixed = {self.dims.find(d) for sh, _ in self.symbols.values() for d in sh}
+        fixed |= {self.dims.find(d) for d in (shape or ())}
+        fixed |= {self.dims.find(d) for d in raw.shape}  # `xᵀx I`: a size of the result itself
+        stack = [raw]
+        while stack:
+            r = stack.pop()
+            stack.extend(r.kids)
+            if r.op == "identity" and not isinstance(self.dims.find(r.shape[0]), (int, str)) \
+                    and self.dims.find(r.shape[0]) not in fixed:
+                raise ShapeError(
+                    f"the size of `{self.snip(r)}` is not determined by anything in the expression "
+                    f"(in `{self.text.strip()}`): write its size, e.g. eye(n) or I_3, or use it "
+                    f"with a variable that fixes it"
+                )
 
     # -- naming of free dimensions, then building
     def _name_dims(self):

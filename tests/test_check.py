@@ -142,7 +142,7 @@ MISTAKES = [
     (7, "X^-1 dX X^-1", "sign"),
     (7, "-X^-1 X^-1", "shape"),                                # no dX: not a differential
     (7, "-X^-1 X^-1 dX", None),                                # commuted, as for scalars
-    (7, "-X^-T dX X^-T", None),
+    (7, "-X^-T dX X^-T", "symmetric"),  # X⁻ᵀ for X⁻¹: right only for symmetric X
     # 8  det X
     (8, "det(X) X^-1", "transpose"),
     (8, "-det(X) X^-T", "sign"),

@@ -282,7 +282,9 @@ class NumpyPrinter:
         return f"{self._transposed(e.arg)}.reshape(-1)"  # column-major: the columns stacked
 
     def _print_Kron(self, e):
-        return f"{self.ns}.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
+        out = f"{self.ns}.kron({self._as2d(e.left)}, {self._as2d(e.right)})"
+        # np.kron of 2-D operands is 2-D; a vector result is 1-D like every other vector here
+        return f"{out}.reshape(-1)" if _kind(e.shape) in "cr" else out
 
     def _as2d(self, e):
         k = _kind(e.shape)

@@ -39,8 +39,16 @@ class TextPrinter:
     def doprint(self, e: E.Expr) -> str:
         return self.p(e, 0)
 
+    explicit_sizes = False  # set while printing a part that no variable sizes: `tr(eye(n))`
+
     # -- dispatch
     def p(self, e: E.Expr, prec: int) -> str:
+        if not self.explicit_sizes and e.is_scalar and e.args and not e.symbols:
+            self.explicit_sizes = True  # tr(I) alone would not say the size of I
+            try:
+                return self.p(e, prec)
+            finally:
+                self.explicit_sizes = False
         method = getattr(self, "_print_" + type(e).__name__, None)
         if method is not None:
             s, own = method(e)
@@ -76,6 +84,8 @@ class TextPrinter:
         return s, (NEG if e.value < 0 else (MUL if "/" in s else ATOM))
 
     def _print_Identity(self, e):
+        if self.explicit_sizes and e.n != 1:
+            return self.call("eye", str(e.n)), ATOM
         return "I", ATOM
 
     def _print_Zero(self, e):
@@ -356,6 +366,11 @@ class LatexPrinter(TextPrinter):
 
     def _print_Const(self, e):
         return self.number(e.value), (NEG if e.value < 0 else ATOM)
+
+    def _print_Identity(self, e):
+        if self.explicit_sizes and e.n != 1:
+            return f"I_{{{e.n}}}", ATOM
+        return "I", ATOM
 
     def _print_Ones(self, e):
         r, c = e.shape
