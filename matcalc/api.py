@@ -236,8 +236,21 @@ def parse_in_context(text: str, f: E.Expr, wrt, decls: Decls | None = None, shap
         dims.setdefault(name, s.shape)
         if s.symmetric:
             symmetric.add(name)
-    ctx = Decls(set(base.scalars), set(base.vectors), set(base.matrices), symmetric, dims)
+    ctx = Decls(set(base.scalars), set(base.vectors), set(base.matrices), symmetric, dims,
+                base.counts | observation_counts(f))
     return _parse(text, ctx, differentials=list(wrt), shape=shape)
+
+
+def observation_counts(f: E.Expr) -> frozenset:
+    """The names of the numbers of observations in f (n of Σ_{i=1}^n): in an answer without
+    a sum, `n` is that count (`Σ⁻¹(Xᵀ1 − n μ)`)."""
+    out, stack = set(), [f]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, E.SumOver) and isinstance(e.n, str):
+            out.add(e.n)
+        stack.extend(e.args)
+    return frozenset(out)
 
 
 def parse_like(text: str, result: "Result", decls: Decls | None = None, as_differential: bool = False) -> E.Expr:
@@ -247,7 +260,7 @@ def parse_like(text: str, result: "Result", decls: Decls | None = None, as_diffe
     base = decls or Decls()
     for d_ in result.derivatives:  # variables absent from f keep their own shape
         base = Decls(base.scalars, base.vectors, base.matrices, base.symmetric,
-                     {**{d_.name: d_.variable.shape}, **base.dims})
+                     {**{d_.name: d_.variable.shape}, **base.dims}, base.counts)
     shape = result.f.shape if dv.kind == "differential" or as_differential else dv.expr.shape
     return parse_in_context(text, result.f, result.wrt, base, shape)
 

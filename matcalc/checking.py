@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import expr as E
-from .api import Result, diff, parse_like
+from .api import Result, diff, observation_counts, parse_like
 from .decls import Decls
 from .errors import DeclarationError, MatcalcError, NotSquare, ShapeError
 from .numeric import NoValidPoint, evaluate
@@ -195,7 +195,7 @@ def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool 
     except ShapeError:
         ctx_dims = {n: s.shape for n, s in symbols_of(result.f).items()}
         ctx = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric),
-                    {**decls.dims, **ctx_dims})
+                    {**decls.dims, **ctx_dims}, decls.counts | observation_counts(result.f))
         claim = _parse(text, ctx, differentials=result.wrt)
     extra = sorted(set(symbols_of(claim)) - known)
     if extra:
@@ -262,7 +262,8 @@ def _under_square_assumption(expr, claim, result, decls, seed) -> CheckReport | 
     groups = [[s] for s in rect] + ([rect] if len(rect) > 1 else [])
     for group in groups:
         dims = {**decls.dims, **{s.name: (s.rows, s.rows) for s in group}}
-        square = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric), dims)
+        square = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric), dims,
+                       decls.counts)
         try:
             report = check(expr, result.wrt[0], claim, square, seed=seed, _assuming=True)
         except MatcalcError:

@@ -155,6 +155,7 @@ class Decls:
     matrices: set = field(default_factory=set)
     symmetric: set = field(default_factory=set)
     dims: dict = field(default_factory=dict)  # name -> (rows, cols or None)
+    counts: frozenset = frozenset()  # names that are the number of observations (n of Σ_{i=1}^n)
 
     @classmethod
     def from_arguments(cls, decls: "Decls | None", kw: dict) -> "Decls":

@@ -138,6 +138,38 @@ FUNCTIONS_LIST = [
         at_zero=Fraction(1),
     ),
     Function(
+        "tan", lambda u: E.add(E.ones_like(u), E.power(E.func("tan", u), 2)), lambda np, x: np.tan(x),
+        "{ns}.tan({u})", "tan'(u) = 1 + tan²(u)", aliases=("tg", "\\tan", "\\tg"), latex="\\tan",
+        sympy=lambda sp, t: sp.tan(t), at_zero=Fraction(0),
+    ),
+    Function(
+        "arctan", lambda u: E.power(E.add(E.ones_like(u), E.power(u, 2)), -1), lambda np, x: np.arctan(x),
+        "{ns}.arctan({u})", "arctan'(u) = 1 / (1 + u²)", aliases=("arctg", "atan", "\\arctan", "\\arctg"),
+        latex="\\arctan", torch="torch.atan({u})", sympy=lambda sp, t: sp.atan(t), at_zero=Fraction(0),
+    ),
+    Function(
+        "arcsin", lambda u: E.power(E.sub(E.ones_like(u), E.power(u, 2)), Fraction(-1, 2)),
+        lambda np, x: np.arcsin(x), "{ns}.arcsin({u})", "arcsin'(u) = 1 / √(1 − u²)",
+        aliases=("asin", "\\arcsin"), latex="\\arcsin", torch="torch.asin({u})",
+        sympy=lambda sp, t: sp.asin(t), at_zero=Fraction(0),
+    ),
+    Function(
+        "arccos", lambda u: E.neg(E.power(E.sub(E.ones_like(u), E.power(u, 2)), Fraction(-1, 2))),
+        lambda np, x: np.arccos(x), "{ns}.arccos({u})", "arccos'(u) = −1 / √(1 − u²)",
+        aliases=("acos", "\\arccos"), latex="\\arccos", torch="torch.acos({u})",
+        sympy=lambda sp, t: sp.acos(t),
+    ),
+    Function(
+        "sinh", lambda u: E.func("cosh", u), lambda np, x: np.sinh(x), "{ns}.sinh({u})",
+        "sinh'(u) = cosh(u)", aliases=("\\sinh",), latex="\\sinh", sympy=lambda sp, t: sp.sinh(t),
+        at_zero=Fraction(0),
+    ),
+    Function(
+        "cosh", lambda u: E.func("sinh", u), lambda np, x: np.cosh(x), "{ns}.cosh({u})",
+        "cosh'(u) = sinh(u)", aliases=("\\cosh",), latex="\\cosh", sympy=lambda sp, t: sp.cosh(t),
+        at_zero=Fraction(1),
+    ),
+    Function(
         "step", lambda u: E.Zero(*u.shape), lambda np, x: np.heaviside(x, 0.0),
         "{ns}.heaviside({u}, 0.0)", "step'(u) = 0 (u ≠ 0)", torch="({u} > 0).to(torch.float64)",
         sympy=lambda sp, t: sp.Heaviside(t, 0), at_zero=Fraction(0),

@@ -80,6 +80,31 @@ def _ones(text: str, i: int):
     return " ones ", i
 
 
+def _call_argument(text: str, i: int, name: str):
+    """The parenthesised argument after `\name^k`: (content, index after it)."""
+    rest = text[i:]
+    lead = len(rest) - len(rest.lstrip())
+    j = i + lead
+    opener = "\\left(" if text.startswith("\\left(", j) else ("(" if text.startswith("(", j) else None)
+    if opener is None:
+        raise ParseError(f"LaTeX input: write \\{name}^k(x) with parentheses, or (\\{name} x)^k")
+    depth, k = 0, j
+    while k < len(text):
+        if text.startswith("\\left(", k) or text[k] == "(":
+            depth += 1
+            k += 6 if text.startswith("\\left(", k) else 1
+            continue
+        if text.startswith("\\right)", k) or text[k] == ")":
+            depth -= 1
+            close = 7 if text.startswith("\\right)", k) else 1
+            if depth == 0:
+                return text[j + len(opener): k], k + close
+            k += close
+            continue
+        k += 1
+    raise ParseError(f"LaTeX input: missing ')' after \\{name}^k(")
+
+
 def from_latex(text: str) -> str:
     """matcalc notation for a LaTeX formula."""
     text = text.strip()
@@ -141,7 +166,14 @@ def from_latex(text: str) -> str:
             else:
                 out.append(inner)
         elif name in _WORD_COMMANDS:
-            out.append(f" {_WORD_COMMANDS[name]}" + ("" if _opens_call(text[i:]) else " "))
+            power = re.match(r"\s*\^\s*(\{[^{}]*\}|\d)", text[i:])
+            if power:  # \tanh^2(t) = (tanh t)^2, as the books write it
+                exponent = power.group(1).strip("{}")
+                i += power.end()
+                arg, i = _call_argument(text, i, name)
+                out.append(f" ({_WORD_COMMANDS[name]}({from_latex(arg)}))^({from_latex(exponent)}) ")
+            else:
+                out.append(f" {_WORD_COMMANDS[name]}" + ("" if _opens_call(text[i:]) else " "))
         elif name in _GREEK_FUNCTIONS and _opens_call(text[i:]):
             out.append(f" {_GREEK_FUNCTIONS[name]}")
         elif name in GREEK:

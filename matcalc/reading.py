@@ -13,6 +13,20 @@ from .syntax import (MAX_DEPTH, course_spellings, depth, make_transformer, pair_
 from .walk import symbols_in
 
 MAX_INPUT = 20_000
+# A division by d<letter> (`dx^2/dx`, `\frac{d}{dt}` read as (d)/(dt)): Leibniz's notation
+_LETTER = r"[A-Za-z\u0370-\u03ff]"
+_DIVIDED_BY_DX = re.compile(rf"/\s*(\(\s*(d|∂)\s?{_LETTER}\s*\)|\(*(d|∂){_LETTER}(?![A-Za-z0-9\u0370-\u03ff]))")
+# `L(w) =`, `f(x, y) =`, `f =`: the name of the function before its definition
+_LEFT_SIDE = re.compile(r"^\s*[A-Za-z\u0370-\u03ff][A-Za-z0-9_']*(\{[A-Za-z0-9]*\})?\s*(\([^()=]*\))?\s*=(?!=)")
+
+
+def _without_left_side(text: str):
+    """The text without a left-hand side `L(w) =` (the course writes definitions so), and
+    that left-hand side; `dL = …` and `∇f = …` are claims' forms, left to check."""
+    m = _LEFT_SIDE.match(text)
+    if not m or text.count("=") != 1 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
+        return text, ""
+    return text[m.end():], m.group(0)[:-1]
 
 
 def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
@@ -35,11 +49,14 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
             "write only the expression and name the variable with wrt=x: "
             "`x^T A x` with wrt=x, not `∇_x (x^T A x)` or `grad of …`"
         )
-    if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text):
+    if re.match(r"\s*(d|∂)\s*/\s*(d|∂)", text) or _DIVIDED_BY_DX.search(text):
         raise ParseError(
             "write only the expression, and name the variable with wrt=x: "
-            "`x^2` with wrt=x scalar=x, not `d/dx x^2`"
+            "`x^2` with wrt=x scalar=x, not `d/dx x^2` or `dx^2/dx`"
         )
+    text, lhs = _without_left_side(text)
+    if lhs and notes is not None:
+        notes.append(f"`{lhs.strip()} =` is the name of the function: the right-hand side is differentiated")
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput
 

@@ -738,7 +738,7 @@ def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: s
 
     def attempt(observation_kinds, tree):
         b = _Builder(text, decls, differentials, kinds, broadcast)
-        b.limits = limits
+        b.limits = limits | set(decls.counts)
         b.observation_kinds = observation_kinds
         b.infer(tree)
         if shape is not None:

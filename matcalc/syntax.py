@@ -428,6 +428,12 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 return Raw("call", args, start, end, word)  # f(X W_1): an abstract activation
             if len(args) != 1:
                 raise ParseError(f"unknown function `{word}`\n{caret(text, start)}")
+            if not decls.declares(word) and len(word) >= 2 and word.isalpha() and not word.islower() \
+                    and word.lower() in FUNCTIONS:  # Ln(x), Exp(x), LOG(x): not L·n·(x)
+                raise ParseError(f"unknown function `{word}`; did you mean {word.lower()}?\n{caret(text, start)}")
+            if word == "lg" and not decls.declares(word):
+                raise ParseError(f"`lg` is the logarithm to base 10: write ln(x) / ln(10), or ln(x) for the "
+                                 f"natural logarithm\n{caret(text, start)}")
             if word.islower() and len(word) >= 3 and word not in GREEK_NAMES and not decls.declares(word):
                 close = difflib.get_close_matches(word, list(FUNCTIONS), n=3, cutoff=0.6)
                 hint = f"; did you mean {' or '.join(close)}?" if close else (

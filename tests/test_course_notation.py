@@ -85,7 +85,7 @@ COURSE = [
     # ---------------------------------------------------------------- problem sheet (003), chain rule
     ("003 ex1 f(x,y) wrt x", "x^2 + xy + (x+y)^2", "x", {}, "2x + y + 2(x + y)", G),
     ("003 ex1 f(x,y) wrt y", "x^2 + xy + (x+y)^2", "y", {}, "x + 2(x + y)", G),
-    ("003 ex1 LaTeX", "f(x,y) = x^2 + xy + (x+y)^2", "x", {}, None, "error"),
+    ("003 ex1 with its left-hand side", "f(x,y) = x^2 + xy + (x+y)^2", "x", {}, "2x + y + 2(x + y)", G),
     ("003 ex3 sigmoid f(t)", r"\frac{e^t}{1+e^t}", "t", {}, "σ(t) (1 - σ(t))", G),
     ("003 ex4 ReLU max(0; t)", "max(0; t)", "t", {"scalar": "t"}, "step(t)", G),
     ("000 ch.5 tanh", r"\frac{2}{1+e^{-2t}} - 1", "t", {}, "1 - tanh(t)^2", G),

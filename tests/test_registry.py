@@ -44,7 +44,7 @@ SAMPLES = {
 
 def _point(seed=0):
     rng = np.random.default_rng(seed)
-    return {"X": np.eye(n) + 0.2 * rng.standard_normal((n, n)), "x": rng.uniform(0.3, 1.2, (n, 1)),
+    return {"X": np.eye(n) + 0.2 * rng.standard_normal((n, n)), "x": rng.uniform(0.3, 0.9, (n, 1)),
             "a": rng.standard_normal((n, 1)), "t": np.array([[0.7]])}
 
 

@@ -60,7 +60,8 @@ def test_course_answers_accepted_in_both_forms():
     assert not matcalc.check(LOGISTIC, "w", "sum_i y_i sigmoid(-y_i x_i^T w) x_i + 2 lambda w")
     mle = dict(vector="mu", symmetric="Sigma")
     assert matcalc.check(GAUSS, "mu", "sum_i Sigma^-1 (x_i - mu)", **mle)
-    assert matcalc.check(GAUSS, "mu", "Sigma^-1 (X^T ones - n mu)", **mle) or True  # n: see README
+    assert matcalc.check(GAUSS, "mu", "Sigma^-1 (X^T ones - n mu)", **mle)  # n is the count
+    assert not matcalc.check(GAUSS, "mu", "Sigma^-1 (X^T ones - mu)", **mle)
 
 
 def test_mle_mu_is_sum_form():
