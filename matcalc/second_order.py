@@ -38,6 +38,7 @@ class HessianResult:
     notes: list = field(default_factory=list)
     first: object = field(default=None, repr=False)  # the api.Result of the gradients
     gradient_differentials: dict = field(default_factory=dict, repr=False)  # name → (d∇f, d() record)
+    matrix_forms: dict = field(default_factory=dict)  # (name_i, name_j) → a Σ_i block in X, y (checked)
 
     @property
     def wrt(self) -> list:
@@ -106,12 +107,16 @@ class HessianResult:
             if fmt == "numpy":
                 lhs = ""
             return lhs + pr(self.second_differential)
-        if len(self.blocks) == 1:
-            return pr(self.expr)
         lines = []
         for (a, b), h in self.blocks.items():
             name = {"latex": f"H_{{{a},{b}}}", "unicode": f"H[{a},{b}]"}.get(fmt, f"H[{a},{b}]")
-            lines.append(f"{name} = {pr(h)}" if fmt != "numpy" else f"{a},{b}: {pr(h)}")
+            if len(self.blocks) == 1:
+                lines.append(pr(h))
+            else:
+                lines.append(f"{name} = {pr(h)}" if fmt != "numpy" else f"{a},{b}: {pr(h)}")
+            m = self.matrix_forms.get((a, b))
+            if m is not None and fmt in ("text", "unicode", "latex"):
+                lines.append(f"  = {pr(m)}    " + ("% " if fmt == "latex" else "") + "(matrix form)")
         return "\n".join(lines)
 
     def to_json(self):
@@ -123,7 +128,8 @@ class HessianResult:
         if self.blocks:
             out["blocks"] = [
                 {"wrt": [a, b], "result": to_text(h), "unicode": to_unicode(h), "latex": to_latex(h),
-                 "numpy": self._printer("numpy")(h), "shape": [str(x) for x in h.shape]}
+                 "numpy": self._printer("numpy")(h), "shape": [str(x) for x in h.shape],
+                 **({"matrix_form": to_text(self.matrix_forms[(a, b)])} if (a, b) in self.matrix_forms else {})}
                 for (a, b), h in self.blocks.items()
             ]
             if len(self.blocks) == 1:
@@ -171,6 +177,12 @@ def second_order(f: E.Expr, variables: dict, source: str = "", vec: bool = False
                 if a == b:
                     h = _symmetric_form(h)
                 result.blocks[(a, b)] = display(simplify(h))
+        from .vectorize import checked_matrix_form
+
+        for key, h in result.blocks.items():  # Σ_i x_i x_iᵀ … = Xᵀ diag(…) X
+            m = checked_matrix_form(h)
+            if m is not None:
+                result.matrix_forms[key] = m
         if matrices:
             result.notes.append("the Hessian of vec: d²f = vec(dX)ᵀ H vec(dX); K(m,n) is the "
                                 "commutation matrix, K vec(A) = vec(Aᵀ) for an m×n A")

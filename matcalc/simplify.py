@@ -253,12 +253,22 @@ def orient_scalar(e):
     return e
 
 
+def sign_out_of_sum(e):
+    """c (Σ_i −b_i) = (−c) Σ_i b_i: a negative number in front of a sum of negated terms"""
+    if isinstance(e, E.MatMul) and e.coeff < 0:
+        for k, f in enumerate(e.factors):
+            if isinstance(f, E.SumOver) and isinstance(f.body, E.MatMul) and f.body.coeff < 0:
+                flipped = E.sum_over(f.index, f.n, E.neg(f.body))
+                return E.mul(E.Const(-e.coeff), *e.factors[:k], flipped, *e.factors[k + 1:])
+    return e
+
+
 push_transpose.quiet = orient_scalar.quiet = linear_through.quiet = True  # bookkeeping, not teaching
 
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
     det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, orient_scalar,
-    commutation_right, log_softmax, inner_with_hadamard,
+    commutation_right, log_softmax, inner_with_hadamard, sign_out_of_sum,
 )
 
 

@@ -105,3 +105,19 @@ def test_unicode_sigma_sign_vs_matrix():  # Unicode spelling: Σ_i a sum, bare �
     e = matcalc.parse("Σ_i x_i^T w")
     assert isinstance(e, E.SumOver)
     assert isinstance(matcalc.parse("Σᵢ x_i"), E.SumOver)
+
+
+def test_hessian_matrix_form_is_the_gram_form():
+    """Σ_i σ_i(1-σ_i) y_i² x_i x_iᵀ + 2λI = Xᵀ diag(…) X + 2λI, checked against the Σ form
+    and finite differences; the MSE Hessian is 2 XᵀX with the sign pulled out of the sum."""
+    from matcalc.second_order import hessian
+    from matcalc.verification import verify_hessian
+
+    h = hessian(LOGISTIC, "w")
+    assert verify_hessian(h).passed
+    m = h.matrix_forms[("w", "w")]
+    assert "sum_" not in to_text(m) and "diag(" in to_text(m)
+    assert "(matrix form)" in h.format("text")
+    mse = hessian("sum_i (y_i - x_i^T w)^2", "w")
+    assert verify_hessian(mse).passed
+    assert to_text(mse.expr) == "2 (sum_i x_i x_i^T)" and to_text(mse.matrix_forms[("w", "w")]) == "2 X^T X"
