@@ -360,6 +360,15 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
         report.reason = f"the claim is {what} (equal values at {len(points)} random points)"
         return report
 
+    normalized = _normalized_only(claimed, expected, result, seed)
+    if normalized:  # softmax(z) - y for cross-entropy: right for a one-hot y
+        names = ", ".join(normalized)
+        report.correct = True
+        report.reason = (f"the claim is {what} when {names} sum{'s' if len(normalized) == 1 else ''} to 1 "
+                         f"(each row of a matrix): a one-hot label or a distribution, as cross-entropy "
+                         f"assumes")
+        report.notes.append(f"without that assumption {what} is {report.answer}")
+        return report
     diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
     return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
 
@@ -404,6 +413,38 @@ def _diagnose(claimed, expected, result, points, seed, what):
         return "symmetric", (f"the claim equals {what} only when {', '.join(symmetric)} "
                              f"{'is' if len(symmetric) == 1 else 'are'} symmetric; in general it is not")
     return None, f"the claim is not {what}"
+
+
+def _normalized_only(claimed, expected, result, seed) -> list:
+    """The constant vectors (matrices: row by row) that, made to sum to 1, make claim and
+    answer agree: the label y of a cross-entropy, whose gradient is softmax(z) - y only
+    for a one-hot y."""
+    arrays = [s for n, s in symbols_of(result.f).items()
+              if not s.is_scalar and n not in result.wrt and not s.symmetric]
+    if not arrays:
+        return []
+    try:
+        points = _sample([result.f, expected, claimed], seed + 2, 4)
+    except NoValidPoint:
+        return []
+
+    def agrees_with(names) -> bool:
+        for sizes, p in points:
+            q = dict(p)
+            for n in names:
+                v = np.abs(q[n]) + 0.1
+                q[n] = v / v.sum() if v.shape[1] == 1 else v / v.sum(axis=1, keepdims=True)
+            try:
+                if _error_at(claimed, expected, q, sizes) > 1e-8:
+                    return False
+            except np.linalg.LinAlgError:
+                return False
+        return True
+
+    for s in arrays:
+        if agrees_with([s.name]):
+            return [s.name]
+    return []
 
 
 def _symmetric_only(claimed, expected, result, seed) -> list:

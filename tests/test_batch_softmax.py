@@ -40,3 +40,14 @@ def test_batch_cross_entropy_is_the_known_delta_for_one_hot_rows():
     Y = np.eye(2)[rng.integers(0, 2, 4)]
     S = np.exp(X @ W) / np.exp(X @ W).sum(axis=1, keepdims=True)
     assert np.allclose(evaluate(r.expr, {"X": X, "W": W, "Y": Y}), X.T @ (S - Y))
+
+
+@pytest.mark.parametrize("expr,wrt,claim", [
+    ("-y^T log(softmax(z))", "z", "softmax(z) - y"),
+    ("-sum(Y .* log(softmax(X W)))", "W", "X^T (softmax(X W) - Y)"),
+])
+def test_cross_entropy_claims_are_correct_for_one_hot_labels(expr, wrt, claim):
+    """The course's answer softmax(z) - y is right when y sums to 1, and the verdict says so."""
+    report = matcalc.check(expr, wrt, claim)
+    assert report and "sum" in report.reason and "1" in report.reason
+    assert not matcalc.check(expr, wrt, claim.replace("- y", "+ y").replace("- Y", "+ Y"))
