@@ -8,6 +8,7 @@ leaves this module.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from fractions import Fraction
@@ -404,14 +405,20 @@ def make_transformer(text: str, decls: Decls, differentials: set):
             word = spell_greek(typed) if len(typed) == 1 else typed  # σ(z) is sigma(z): the sigmoid
             start, end = tok.start_pos, args[-1].end + 1
             if word in ("max", "min") and not decls.declares(word):
+                if len(args) != 2:
+                    raise ParseError(f"`{word}` takes two arguments, e.g. {word}(0, x)\n{caret(text, start)}")
                 zero = [a for a in args if a.op == "num" and a.data == 0]
-                if word == "max" and len(args) == 2 and zero:  # max(0, x), max(0; x): ReLU
+                if word == "max" and zero:  # max(0, x), max(0; x): ReLU
                     other = args[1] if args[0] is zero[0] else args[0]
                     return Raw("call", [other], start, end, "relu")
-                raise ParseError(
-                    f"`{word}(…)` is supported only as max(0, x) (= relu(x)); write relu(x)\n"
-                    f"{caret(text, start)}"
-                )
+                # elementwise max(a, b) = b + relu(a - b), min(a, b) = a - relu(a - b): the max
+                # gate, its gradient routed to the larger input (the subgradient at ties)
+                a, b = args
+                gap = Raw("call", [Raw("add", [copy.deepcopy(a), Raw("neg", [copy.deepcopy(b)], b.start, b.end)],
+                                       start, end)], start, end, "relu")
+                if word == "max":
+                    return Raw("add", [b, gap], start, end)
+                return Raw("add", [a, Raw("neg", [gap], start, end)], start, end)
             if word.endswith("."):  # exp.(X): elementwise, said explicitly
                 name = word[:-1]
                 if FUNCTIONS.get(name) not in MATRIX_FUNCTIONS | ELEMENTWISE_ONLY:

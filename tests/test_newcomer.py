@@ -34,6 +34,10 @@ from matcalc.verification import verify
     (r"\tanh^2(t)", "t", {"scalar": "t"}, "2 tanh(t) (1 - tanh(t)^2)"),
     ("tg(t) + arctg(t)", "t", {"scalar": "t"}, "1 + tan(t)^2 + 1 / (1 + t^2)"),
     ("arcsin(t) + sinh(t)", "t", {"scalar": "t"}, "1 / sqrt(1 - t^2) + cosh(t)"),
+    # the slides' max gate: the gradient goes to the larger input
+    ("max(x, y) z", "x", {"scalar": "x,y,z"}, "z step(x - y)"),
+    ("min(x, y) z", "y", {"scalar": "x,y,z"}, "z step(x - y)"),
+    ("sum(max(W x, b))", "W", {}, "step(W x - b) x^T"),
 ])
 def test_course_spellings_give_the_course_answer(expr, wrt, decls, expected):
     r = matcalc.diff(expr, wrt, **decls)
