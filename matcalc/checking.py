@@ -435,7 +435,7 @@ def _normalized_only(claimed, expected, result, seed) -> list:
                 v = np.abs(q[n]) + 0.1
                 q[n] = v / v.sum() if v.shape[1] == 1 else v / v.sum(axis=1, keepdims=True)
             try:
-                if _error_at(claimed, expected, q, sizes) > 1e-8:
+                if _error_at(claimed, expected, q, sizes) > RTOL:
                     return False
             except np.linalg.LinAlgError:
                 return False
