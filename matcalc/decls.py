@@ -101,7 +101,7 @@ def kind_readings(name: str) -> list:
     if is_greek(name):
         return [("matrix", 0), ("scalar", 1)] if base[0].isupper() else [("scalar", 0), ("vector", 1)]
     if base[0].islower():
-        return [("vector", 0), ("scalar", 2)]
+        return [("vector", 0), ("scalar", 2), ("row", 3)]
     return [("matrix", 0), ("vector", 3)]  # W_3 in `f(X W_1) W_3` with one output is a column
 
 

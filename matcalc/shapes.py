@@ -153,6 +153,8 @@ class _Builder:
             shape = (1, 1)
         elif kind == "vector":
             shape = (self.fresh(), 1)
+        elif kind == "row":  # `x W_1` with the book's "x is a row"
+            shape = (1, self.fresh())
         else:
             n = self.fresh()
             shape = (n, n) if name in self.decls.symmetric else (n, self.fresh())
@@ -855,11 +857,15 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     except ShapeError as err:
         first_error = err
 
-    def alternatives(names):
-        return {n: [k for k, _ in (readings.get(n) or kind_readings(n)) if k != defaults[n]] for n in names}
+    def alternatives(names, rows=False):
+        """The other kinds a name may have; a row vector (`x W_1`, "x is a row") only when no
+        other reading fits."""
+        return {n: [k for k, _ in (readings.get(n) or kind_readings(n))
+                    if k != defaults[n] and (rows or k != "row")] for n in names}
 
     greek = [n for n in free if is_greek(n) or n in readings]  # and the observations
-    stages = [(greek, False), ([], True), (free, False)]  # latin names: for a scalar f only
+    rows = list(free)  # the last resort: lowercase names as row vectors too
+    stages = [(greek, False), ([], True), (free, False), (rows, False)]  # latin names: for a scalar f only
     tries = 0
     fallback = None  # the first well-formed reading whose result is not a scalar
     for names, broadcast in stages:
@@ -872,7 +878,9 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
                 return best.builder, best.raw, count_notes + best.builder.notes
             fallback = fallback or (best.builder, best.raw, count_notes + best.builder.notes)
             continue
-        alts = alternatives(names)
+        if names is rows and fallback is not None:
+            break
+        alts = alternatives(names, rows=names is rows)
         flexible = [n for n in names if alts[n]]
         found = []
         for size in range(1, min(len(flexible), 4) + 1):
@@ -895,9 +903,9 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
         if best is not None:
             changed = [n for n in free if best.kinds[n] != defaults[n]]
             notes = [
-                f"{pretty_name(n)} is read as a {best.kinds[n]}: as a {defaults[n]} the expression "
-                f"is not well formed; declare {defaults[n]}={pretty_name(n)} or "
-                f"{best.kinds[n]}={pretty_name(n)} to say so" for n in changed
+                f"{pretty_name(n)} is read as a {_kind_word(best.kinds[n])}: as a {_kind_word(defaults[n])} "
+                f"the expression is not well formed; declare {_declaration(defaults[n], n)} or "
+                f"{_declaration(best.kinds[n], n)} to say so" for n in changed
             ]
             unchanged = [n for n in free if n not in changed]
             chosen = (best.builder, best.raw, count_notes + notes + _default_notes(best, unchanged, best.kinds, attempt))
@@ -907,6 +915,15 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     if fallback is not None:
         return fallback
     raise first_error
+
+
+def _kind_word(kind: str) -> str:
+    return "row vector" if kind == "row" else kind
+
+
+def _declaration(kind: str, name: str) -> str:
+    """How to declare a kind (API argument form; the CLI shows it as a flag)."""
+    return f"dim={pretty_name(name)}=1xn" if kind == "row" else f"{kind}={pretty_name(name)}"
 
 
 def _vector_notes(reading, free, defaults, attempt) -> list:
