@@ -178,14 +178,16 @@ def _clean(e: E.Expr) -> E.Expr:
     return display(simplify(e))
 
 
-def _invert(a: E.Expr):
-    """(a⁻¹, assumptions): scalar factors come out as 1/s (s ≠ 0), s I inverts to I / s."""
+def _invert(a: E.Expr, positive=()):
+    """(a⁻¹, assumptions): scalar factors come out as 1/s (s ≠ 0), s I inverts to I / s. A matrix the
+    second-order rules prove definite is invertible under the proof's assumptions only (XᵀX + λI
+    needs λ > 0, not a rank condition; XᵀX needs X of full column rank)."""
     if isinstance(a, E.Identity):
         return a, []
     if isinstance(a, E.MatMul) and a.chain and (a.coeff != 1 or a.scalars):
         scal = a.scalars
         core = a.chain[0] if len(a.chain) == 1 else E.MatMul(Fraction(1), a.chain)
-        inv_core, notes = _invert(core)
+        inv_core, notes = _invert(core, positive)
         parts = [E.Const(Fraction(1) / Fraction(a.coeff))]
         if scal:
             s = E.mul(*scal)
@@ -194,6 +196,11 @@ def _invert(a: E.Expr):
         return E.mul(*parts, inv_core), notes
     if isinstance(a, E.Inverse):
         return a.arg, []
+    from .classify import prove
+
+    sign, _, assumptions = prove(a, positive)
+    if sign in ("pd", "nd"):
+        return E.inv(a), assumptions
     return E.inv(a), [f"{to_unicode(_clean(a))} is invertible"]
 
 
@@ -205,11 +212,11 @@ def _solve_scalar(h, dh, x, C):
     return value, "affine in a scalar: a x + c = 0 ⇒ x = −c / a", [f"{to_unicode(a1)} ≠ 0"]
 
 
-def _solve_vector(h, dh, x, C):
+def _solve_vector(h, dh, x, C, positive=()):
     A = simplify(coefficient(dh, x))
     ca, a1 = _common_factor(A)
     cc, c1 = _common_factor(C)
-    inv_a, assumptions = _invert(a1)
+    inv_a, assumptions = _invert(a1, positive)
     value = E.scale(-cc / ca, E.mul(inv_a, c1))
     return value, "affine: A x + c = 0 ⇒ x = −A⁻¹ c", assumptions
 
@@ -234,7 +241,7 @@ def _one_product_terms(dh, x):
     return out
 
 
-def _solve_matrix(h, dh, x, C):
+def _solve_matrix(h, dh, x, C, positive=()):
     terms = _one_product_terms(dh, x)
     if terms is not None:
         keys_r = {(r.key if r is not None else None) for _, _, r in terms}
@@ -259,7 +266,7 @@ def _solve_matrix(h, dh, x, C):
                 if m is c1:
                     parts.append(c1)
                     continue
-                inv_m, notes = _invert(m)
+                inv_m, notes = _invert(m, positive)
                 parts.append(inv_m)
                 assumptions += notes
             value = E.scale(-cc / (ca * cb), E.mul(*parts))
@@ -292,7 +299,7 @@ def _walk(e):
         stack.extend(n.args)
 
 
-def solve_one(g: E.Expr, x: E.Symbol) -> Piece:
+def solve_one(g: E.Expr, x: E.Symbol, positive=()) -> Piece:
     """Solve g(x) = 0 for x when g (or g multiplied through by x) is affine in x."""
     for h, how in _candidates(g, x):
         h = expanded(h)
@@ -306,9 +313,9 @@ def solve_one(g: E.Expr, x: E.Symbol) -> Piece:
         if x.is_scalar:
             value, method, assumptions = _solve_scalar(h, dh, x, C)
         elif x.cols == 1:
-            value, method, assumptions = _solve_vector(h, dh, x, C)
+            value, method, assumptions = _solve_vector(h, dh, x, C, positive)
         else:
-            value, method, assumptions, vec = _solve_matrix(h, dh, x, C)
+            value, method, assumptions, vec = _solve_matrix(h, dh, x, C, positive)
         if how != "∇f = 0":
             method = f"{how}; {method}"
             assumptions = [f"{x.name} is invertible"] + assumptions
@@ -320,7 +327,7 @@ def solve_one(g: E.Expr, x: E.Symbol) -> Piece:
     raise NotSolvable(f"∇f is not affine in {x.name}: {to_text(bad) if bad is not None else to_text(g)}")
 
 
-def solve_system(gradients: dict, variables: dict) -> list:
+def solve_system(gradients: dict, variables: dict, positive=()) -> list:
     """Eliminate the variables one at a time; back-substitute. Returns [Piece] with final values."""
     eqs = dict(gradients)
     remaining = list(variables)
@@ -329,7 +336,7 @@ def solve_system(gradients: dict, variables: dict) -> list:
         reasons = {}
         for name in remaining:
             try:
-                piece = solve_one(eqs[name], variables[name])
+                piece = solve_one(eqs[name], variables[name], positive)
             except NotSolvable as err:
                 reasons[name] = str(err)
                 continue
@@ -355,7 +362,7 @@ def solve_system(gradients: dict, variables: dict) -> list:
     return solved
 
 
-def stationary(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Solution:
+def stationary(expr: str, wrt=None, decls: Decls | None = None, positive=(), **kw) -> Solution:
     """The stationary point(s) of a scalar `expr` in closed form, without the numeric checks."""
     f, variables, notes = prepare(expr, wrt, decls, kw)
     if not f.is_scalar:
@@ -368,7 +375,7 @@ def stationary(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Solutio
             notes.append(f"{name} = {name}ᵀ: the stationarity condition is sym(∇f) = 0 — the Lagrangian "
                          f"tr(Λᵀ({name} − {name}ᵀ)) gives the same once Λ is eliminated by adding the "
                          "transposed equation")
-    pieces = solve_system(gradients, variables)
+    pieces = solve_system(gradients, variables, set(positive or ()))
     return Solution(expr, f, variables, {k: display(g) for k, g in gradients.items()}, pieces, notes)
 
 
@@ -389,11 +396,17 @@ def solve(expr: str, wrt=None, decls: Decls | None = None, positive=None, check:
     and verify by numbers: ∇f ≈ 0 at the returned point, and a numerical optimiser agrees."""
     from .classify import classify_solution
 
-    sol = stationary(expr, wrt, decls, **kw)
-    pos = set(split_names([positive] if isinstance(positive, str) else (positive or [])))
-    sol.verdict = classify_solution(sol, pos, seed=seed)
-    if check:
-        from .classify import check_solution
+    import numpy as np
 
-        sol.checks = check_solution(sol, sol.verdict, seed=seed)
+    pos = set(split_names([positive] if isinstance(positive, str) else (positive or [])))
+    sol = stationary(expr, wrt, decls, positive=pos, **kw)
+    try:
+        sol.verdict = classify_solution(sol, pos, seed=seed)
+        if check:
+            from .classify import check_solution
+
+            sol.checks = check_solution(sol, sol.verdict, seed=seed)
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ZeroDivisionError) as err:
+        raise DerivationError(f"a numerical failure while testing the solution of `{expr}` "
+                              f"({type(err).__name__}: {err}); the closed form above is unverified") from None
     return sol
