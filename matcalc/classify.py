@@ -33,6 +33,7 @@ class Verdict:
     reasons: list = field(default_factory=list)
     assumptions: list = field(default_factory=list)
     eigenvalues: list = field(default_factory=list)  # (min, max) per random instance
+    multipliers: list = field(default_factory=list)  # variables f is linear in (Lagrange multipliers)
 
     def lines(self, fmt: str = "unicode") -> list:
         how = "proof" if self.proof else "evidence, not proof"
@@ -425,15 +426,20 @@ def _kind_of(lam) -> str:
     return "cannot tell"
 
 
-def _reduced(H, coords, multipliers):
-    """The Hessian of the other variables on the constraint set: Nᵀ H_xx N with N a basis of the null
-    space of the constraint's Jacobian (the multipliers' rows of H)."""
+def _constraint_basis(H, coords, multipliers):
+    """(xi, N): the coordinates of the other variables, and a basis N of the null space of the
+    constraint's Jacobian (the multipliers' rows of H) — the directions that keep the constraint."""
     mi = [i for i, (n, _) in enumerate(coords) if n in multipliers]
     xi = [i for i, (n, _) in enumerate(coords) if n not in multipliers]
     J = H[np.ix_(mi, xi)]
     _, s, vt = np.linalg.svd(J)
     rank = int(np.sum(s > 1e-8 * max(1.0, s.max() if len(s) else 1.0)))
-    N = vt[rank:].T
+    return xi, vt[rank:].T
+
+
+def _reduced(H, coords, multipliers):
+    """The Hessian of the other variables on the constraint set: Nᵀ H_xx N."""
+    xi, N = _constraint_basis(H, coords, multipliers)
     return N.T @ H[np.ix_(xi, xi)] @ N
 
 
@@ -471,7 +477,7 @@ def evidence(sol, seed: int = 0, count: int = 3) -> Verdict:
                    f"without structure) lie in {desc}")
     if kind == "cannot tell" and len({k for k in map(_kind_of_span, spans)}) > 1:
         reasons.append("the sign differs between instances: it depends on the data")
-    return Verdict(kind, False, reasons + notes, [], spans)
+    return Verdict(kind, False, reasons + notes, [], spans, reduced or [])
 
 
 def classify_solution(sol, positive=(), seed: int = 0) -> Verdict:
@@ -608,6 +614,16 @@ def check_solution(sol, verdict: Verdict, seed: int = 0) -> dict:
                     return np.inf
             return sign * v if np.isfinite(v) else np.inf
 
+        if verdict.multipliers:  # the constrained problem: move only along the constraint set
+            xi, N = _constraint_basis(_hessian(sol, env, sizes)[0], coords, verdict.multipliers)
+            full, lift = x_star, np.zeros((len(coords), N.shape[1]))
+            lift[xi] = N
+            inner = fun
+
+            def fun(z):
+                return inner(full + lift @ z)
+
+            x_star = np.zeros(N.shape[1])
         size = max(1.0, float(np.max(np.abs(x_star))))
         start = x_star + 0.1 * size * rng.standard_normal(len(x_star)) / 3
         found = start

@@ -419,7 +419,7 @@ def solve(expression, wrt, fmt, positive, gd, check, seed, scalar, vector, matri
     """Stationary points of EXPRESSION from ∇f = 0, and the second-order test."""
     from .decls import Decls
     from .errors import MatcalcError
-    from .optimum import NotSolvable, gd_step, solve as run_solve
+    from .optimum import NoSolution, NotSolvable, gd_step, solve as run_solve
 
     try:
         decls = Decls.build(scalar, vector, matrix, symmetric, dim)
@@ -427,6 +427,8 @@ def solve(expression, wrt, fmt, positive, gd, check, seed, scalar, vector, matri
         try:
             sol = run_solve(expression, wrt, decls, positive=list(positive), check=check, seed=seed)
         except NotSolvable as err:
+            if isinstance(err, NoSolution):
+                raise
             if not gd:
                 raise MatcalcError(f"{err} (--gd prints its step)") from None
             click.echo("gradient-descent step:\n  " + "\n  ".join(step))
