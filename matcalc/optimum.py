@@ -96,6 +96,42 @@ class Solution:
             out += self.verdict.lines(fmt)
         return out
 
+    def at(self, values: dict) -> dict:
+        """The numeric optimum: each solved variable evaluated at `values` (name → number, array or the
+        text the numeric module reads, '[1,2]', '1/2'). Every other name in the solution needs a value."""
+        import numpy as np
+
+        from .errors import DeclarationError
+        from .numeric import _as2d, bind_dims, evaluate, parse_value
+
+        env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
+        needed = sorted({n for p in self.pieces for n in _free(p.value)})
+        missing = [n for n in needed if n not in env]
+        if missing:
+            raise DeclarationError(f"at= needs a value for {', '.join(missing)} to give the optimum in numbers")
+        unknown = [n for n in env if n not in needed and n not in _free(self.f)]
+        if unknown:
+            raise DeclarationError(f"at= gives {', '.join(unknown)}, which is not in the expression")
+        dims = bind_dims([self.f, *(p.value for p in self.pieces)], env)
+        out = {}
+        for p in self.pieces:
+            with np.errstate(all="ignore"):
+                try:
+                    v = evaluate(p.value, env, dims)
+                except np.linalg.LinAlgError:
+                    raise DeclarationError(f"at these values the solution for {p.variable.name} needs the inverse of "
+                                           "a singular matrix: " + "; ".join(p.assumptions or ["see the formula"])
+                                           ) from None
+            if not np.all(np.isfinite(v)):
+                raise DeclarationError(f"at these values the solution for {p.variable.name} is not finite "
+                                       f"({'; '.join(p.assumptions) or 'a division by zero'})")
+            if p.vec:
+                x = p.variable
+                r = dims.get(x.nrows, x.nrows) if not isinstance(x.nrows, int) else x.nrows
+                v = v.reshape((r, -1), order="F")
+            out[p.variable.name] = v
+        return out
+
     def format(self, fmt: str = "unicode") -> str:
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
