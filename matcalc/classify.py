@@ -375,7 +375,7 @@ def domain_notes(bad, good) -> list:
     if good:
         return [f"the solution is outside f's domain for some sizes ({where}); the test uses the sizes where "
                 "it is defined"]
-    return [f"the stationary point is outside f's domain on every random instance ({where}): f needs it "
+    return [f"the stationary point is outside f's domain on every random instance, at every size tried ({where}): f needs it "
             "invertible/finite, so ∇f = 0 has no solution where f is defined — no minimum or maximum "
             "(the supremum is approached at the boundary, e.g. a rank-deficient covariance from too few "
             "observations)"]
