@@ -43,6 +43,7 @@ class Function:
     activation: bool = False  # a layer's nonlinearity in backprop
     matrix_meaning: bool = False  # has a matrix function too (expm, logm): exp.(X) on square X
     kink: str = ""  # a note when f is not differentiable everywhere (the subgradient used)
+    values: tuple | None = None  # (lo, hi): f(u) ∈ [lo, hi] for every real u (the sign rules of classify)
 
     @property
     def spellings(self) -> tuple:
@@ -73,6 +74,9 @@ class Function:
         return sp.Lambda(t, body)
 
 
+INF = float("inf")
+
+
 def _sigmoid(np, x):
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
@@ -87,6 +91,7 @@ FUNCTIONS_LIST = [
         "exp", lambda u: E.func("exp", u), lambda np, x: np.exp(x), "{ns}.exp({u})",
         "d exp(u) = exp(u) du", aliases=("\\exp",), latex="\\exp",
         sympy=lambda sp, t: sp.exp(t), at_zero=Fraction(1), activation=True, matrix_meaning=True,
+        values=(0, INF),
     ),
     Function(
         "log", lambda u: E.power(u, -1), lambda np, x: np.log(x), "{ns}.log({u})",
@@ -97,45 +102,45 @@ FUNCTIONS_LIST = [
         "sigmoid", lambda u: E.hadamard(E.func("sigmoid", u), _one_minus(u, E.func("sigmoid", u))),
         _sigmoid, "{ns}.exp(-{ns}.logaddexp(0, -({u})))", "σ'(u) = σ(u)(1 − σ(u))",
         aliases=("sigma", "σ", "\\sigma", "Sigmoid"), latex="\\sigma", torch="torch.sigmoid({u})",
-        sympy=lambda sp, t: 1 / (1 + sp.exp(-t)), at_zero=Fraction(1, 2), activation=True,
+        sympy=lambda sp, t: 1 / (1 + sp.exp(-t)), at_zero=Fraction(1, 2), activation=True, values=(0, 1),
     ),
     Function(
         "tanh", lambda u: _one_minus(u, E.power(E.func("tanh", u), 2)), lambda np, x: np.tanh(x),
         "{ns}.tanh({u})", "tanh'(u) = 1 − tanh²(u)", aliases=("\\tanh",), latex="\\tanh",
-        sympy=lambda sp, t: sp.tanh(t), at_zero=Fraction(0), activation=True,
+        sympy=lambda sp, t: sp.tanh(t), at_zero=Fraction(0), activation=True, values=(-1, 1),
     ),
     Function(
         "relu", lambda u: E.func("step", u), lambda np, x: np.maximum(x, 0.0),
         "{ns}.maximum({u}, 0)", "relu'(u) = step(u)", aliases=("ReLU",), torch="torch.clamp({u}, min=0)",
-        sympy=lambda sp, t: sp.Max(0, t), at_zero=Fraction(0), activation=True,
+        sympy=lambda sp, t: sp.Max(0, t), at_zero=Fraction(0), activation=True, values=(0, INF),
         kink="relu is not differentiable at 0; the subgradient step(0) = 0 is used there",
     ),
     Function(
         "abs", lambda u: E.func("sign", u), lambda np, x: np.abs(x), "{ns}.abs({u})",
-        "|u|' = sign(u)", sympy=lambda sp, t: sp.Abs(t), at_zero=Fraction(0), activation=True,
+        "|u|' = sign(u)", sympy=lambda sp, t: sp.Abs(t), at_zero=Fraction(0), activation=True, values=(0, INF),
         kink="abs is not differentiable at 0; the subgradient sign(0) = 0 is used there",
     ),
     Function(
         "softplus", lambda u: E.func("sigmoid", u), lambda np, x: np.logaddexp(0.0, x),
         "{ns}.logaddexp(0, {u})", "softplus'(u) = σ(u)",
         torch="torch.nn.functional.softplus({u})",
-        sympy=lambda sp, t: sp.log(1 + sp.exp(t)), activation=True,
+        sympy=lambda sp, t: sp.log(1 + sp.exp(t)), activation=True, values=(0, INF),
     ),
     Function(
         "softsign", lambda u: E.power(E.add(E.ones_like(u), E.func("abs", u)), -2),
         lambda np, x: x / (1 + np.abs(x)), "({u}) / (1 + {ns}.abs({u}))",
         "softsign'(u) = 1 / (1 + |u|)²", sympy=lambda sp, t: t / (1 + sp.Abs(t)),
-        at_zero=Fraction(0), activation=True,
+        at_zero=Fraction(0), activation=True, values=(-1, 1),
     ),
     Function(
         "sin", lambda u: E.func("cos", u), lambda np, x: np.sin(x), "{ns}.sin({u})",
         "sin'(u) = cos(u)", aliases=("\\sin",), latex="\\sin", sympy=lambda sp, t: sp.sin(t),
-        at_zero=Fraction(0),
+        at_zero=Fraction(0), values=(-1, 1),
     ),
     Function(
         "cos", lambda u: E.neg(E.func("sin", u)), lambda np, x: np.cos(x), "{ns}.cos({u})",
         "cos'(u) = −sin(u)", aliases=("\\cos",), latex="\\cos", sympy=lambda sp, t: sp.cos(t),
-        at_zero=Fraction(1),
+        at_zero=Fraction(1), values=(-1, 1),
     ),
     Function(
         "tan", lambda u: E.add(E.ones_like(u), E.power(E.func("tan", u), 2)), lambda np, x: np.tan(x),
@@ -172,11 +177,11 @@ FUNCTIONS_LIST = [
     Function(
         "step", lambda u: E.Zero(*u.shape), lambda np, x: np.heaviside(x, 0.0),
         "{ns}.heaviside({u}, 0.0)", "step'(u) = 0 (u ≠ 0)", torch="({u} > 0).to(torch.float64)",
-        sympy=lambda sp, t: sp.Heaviside(t, 0), at_zero=Fraction(0),
+        sympy=lambda sp, t: sp.Heaviside(t, 0), at_zero=Fraction(0), values=(0, 1),
     ),
     Function(
         "sign", lambda u: E.Zero(*u.shape), lambda np, x: np.sign(x), "{ns}.sign({u})",
-        "sign'(u) = 0 (u ≠ 0)", sympy=lambda sp, t: sp.sign(t), at_zero=Fraction(0),
+        "sign'(u) = 0 (u ≠ 0)", sympy=lambda sp, t: sp.sign(t), at_zero=Fraction(0), values=(-1, 1),
     ),
 ]
 

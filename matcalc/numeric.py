@@ -335,6 +335,7 @@ class Sampler:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     positive: bool = False
     signed: bool = False  # scalars of both signs, square matrices with det of both signs (check)
+    generic: bool = False  # square matrices with no structure (indefinite, any sign): the second-order test
 
     def value(self, s: E.Symbol, sizes: dict) -> np.ndarray:
         r = sizes.get(s.nrows, s.nrows) if not isinstance(s.nrows, int) else s.nrows
@@ -346,7 +347,9 @@ class Sampler:
         if s.symmetric:
             b = rng.standard_normal((r, r))
             return b @ b.T / r + 0.5 * np.eye(r)
-        if r == c:
+        if r == c and self.generic and not self.positive:
+            m = rng.standard_normal((r, r))
+        elif r == c:
             m = np.eye(r) + 0.5 * rng.standard_normal((r, r)) / np.sqrt(r)
             if flip:
                 m[0] = -m[0]  # det < 0
@@ -389,13 +392,14 @@ def _finite_at(exprs, env, sizes) -> bool:
 
 
 def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40, signed: bool = False,
-                       cond_limit: float = 1e8) -> dict:
+                       cond_limit: float = 1e8, generic: bool = False) -> dict:
     """A point where every expression is finite: plain sampling first, then positive entries.
     `signed`: scalars and determinants of both signs; `cond_limit` bounds the condition
-    number of every matrix that is inverted."""
+    number of every matrix that is inverted; `generic`: square matrices with no structure
+    (not near the identity), for sign questions such as the second-order test."""
     exprs = exprs if isinstance(exprs, (list, tuple)) else [exprs]
     for attempt in range(tries):
-        sampler = Sampler(rng, positive=attempt >= tries // 2, signed=signed)
+        sampler = Sampler(rng, positive=attempt >= tries // 2, signed=signed, generic=generic)
         env = sampler.point(exprs, sizes, fixed)
         try:
             if _finite_at(exprs, env, sizes) and _well_conditioned(exprs, env, sizes, cond_limit):
@@ -405,7 +409,7 @@ def sample_valid_point(exprs, sizes: dict, rng, fixed=None, tries: int = 40, sig
     raise NoValidPoint("could not find a point where the expression is finite")
 
 
-def sample_point(exprs, rng, given: dict | None = None):
+def sample_point(exprs, rng, given: dict | None = None, generic: bool = False):
     """(sizes, values): sizes for the symbolic dimensions and a point where all of exprs are finite.
 
     Increasing sizes first, then decreasing ones, then shuffles (some domains need
@@ -415,7 +419,7 @@ def sample_point(exprs, rng, given: dict | None = None):
     for variant in range(variants):
         sizes = choose_sizes(exprs, given, variant)
         try:
-            return sizes, sample_valid_point(exprs, sizes, rng, tries=40 if variant < 2 else 10)
+            return sizes, sample_valid_point(exprs, sizes, rng, tries=40 if variant < 2 else 10, generic=generic)
         except NoValidPoint:
             if variant == variants - 1:
                 raise

@@ -72,10 +72,14 @@ def test_ridge_minimum_is_proved_not_sampled():
     sol = solve("(y - X w)^T (y - X w) + lambda w^T w", "w", positive="lambda")
     v = sol.verdict
     assert v.proof and v.kind == "minimum"
-    assert "X has full column rank" in v.assumptions and not any("λ" in a for a in v.assumptions)
+    # λI ≻ 0 makes the sum definite: X's rank is not needed (issue 15b, item 5)
+    assert v.assumptions == [] and sol.assumptions == [], (v.assumptions, sol.assumptions)
     assert any("Gram" in r for r in v.reasons) and any("global minimum" in r for r in v.reasons)
-    undeclared = solve("(y - X w)^T (y - X w) + lambda w^T w", "w", check=False).verdict
-    assert "λ > 0" in undeclared.assumptions  # the assumption is stated, not hidden
+    undeclared = solve("(y - X w)^T (y - X w) + lambda w^T w", "w", check=False)
+    assert undeclared.verdict.assumptions == ["λ > 0"]  # the assumption is stated, not hidden
+    assert undeclared.assumptions == ["λ > 0"]  # and (XᵀX + λI)⁻¹ exists because of it
+    normal = solve("(y - X w)^T (y - X w)", "w", check=False)
+    assert normal.assumptions == ["X has full column rank"] == normal.verdict.assumptions
 
 
 def test_gaussian_mle_jointly_by_elimination():
