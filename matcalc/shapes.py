@@ -896,7 +896,7 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
                         pass
             if any(f.scalar for f in found):
                 break
-        if names is free:
+        if names is free or names is rows:
             found = [f for f in found if f.scalar]
         lowercase = {n: "scalar" for n in flexible if n.split("_", 1)[0][0].islower()}
         best = _choose(found, {**defaults, **lowercase}, attempt)
