@@ -115,7 +115,7 @@
   function renderResult(data) {
     const box = clear($("result"));
     const items = Array.isArray(data) ? data : [data];
-    for (const item of items) {
+    items.forEach((item, index) => {
       const block = el("div", "result-item");
       block.appendChild(el("div", "label", kindWord(item.kind) + (item.wrt ? " · " + item.wrt : "")));
       if (item.kind === "differential") {
@@ -124,7 +124,7 @@
         block.appendChild(math(item.lhs_latex + " = " + item.latex, true));
       }
       if (item.matrix_form_latex) block.appendChild(math("= " + item.matrix_form_latex, true));
-      if (item.kind !== "differential" && item.differential_latex) {
+      if (item.kind !== "differential" && item.differential_latex && index === items.length - 1) {  // df once
         const d = el("div", "differential");
         d.appendChild(el("span", "label", t("differential_line") + ": "));
         d.appendChild(math(item.differential_latex, false));
@@ -138,7 +138,7 @@
         block.appendChild(line);
       }
       box.appendChild(block);
-    }
+    });
     const notes = items[0].notes || [];
     if (notes.length) {
       const ul = el("ul", "notes");
