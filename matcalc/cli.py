@@ -745,6 +745,21 @@ def codegen(expression, wrt, backend, name, output, scalar, vector, matrix, symm
         click.echo(source, nl=False)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the browser.")
+@click.option("--jobs", "-j", type=int, default=0, help="Derivation processes (0: one per core).")
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds per request.")
+def serve(host, port, open_browser, jobs, time_limit):
+    """A local web page and HTTP JSON API (needs the web extra: pip install "matcalc-diff[web]")."""
+    from . import web
+
+    if not web.available():
+        _fail(web.MISSING)
+    web.serve(host, port, open_browser, jobs or None, time_limit)
+
+
 def run():
     """Console entry point: user errors exit 2, anything unexpected is reported as a bug (3)."""
     try:
