@@ -171,7 +171,7 @@ class Result:
                 "result": dv.notation("text"),
                 "unicode": dv.notation("unicode"),
                 "latex": dv.notation("latex"),
-                "numpy": dv.notation("numpy"),
+                "numpy": _code_or_none(dv),
                 "differential": self.differential_text("text"),
                 "shape": [str(x) for x in dv.expr.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
                 "notes": self.notes,
@@ -224,6 +224,16 @@ class Result:
             raise DeclarationError(f"the point is outside the domain of the expression: "
                                    f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
+
+
+def _code_or_none(dv: "Derivative"):
+    """NumPy code of a derivative, or None where there is none (an abstract f has no numbers)."""
+    from .functions import MissingEntry
+
+    try:
+        return dv.notation("numpy")
+    except MissingEntry:
+        return None
 
 
 def parse_in_context(text: str, f: E.Expr, wrt, decls: Decls | None = None, shape=None) -> E.Expr:

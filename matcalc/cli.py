@@ -41,20 +41,22 @@ def _painted(line: str) -> str:
     return line
 
 
-def _split_at(values) -> dict:
-    """['x=[1,2] A=[[1,2],[3,4]]', 'lambda=0.5'] → {'x': '[1,2]', ...}."""
-    from .errors import DeclarationError
+def split_assignments(values) -> dict:
+    from .numeric import split_assignments as split
 
-    out = {}
-    for v in values:
-        for item in re.findall(r"[^\s=]+\s*=\s*(?:\[[^=]*\]|[^\s\[]+)", v) or [v]:
-            if "=" not in item:
-                raise DeclarationError(f"bad --at value {item!r}: write NAME=VALUE, e.g. x=[1,2]")
-            name, value = item.split("=", 1)
-            if name.strip() in out:
-                raise DeclarationError(f"--at gives {name.strip()} twice")
-            out[name.strip()] = value.strip()
-    return out
+    return split(values)
+
+
+def self_check(result, hessian: bool = False) -> dict:
+    from .verification import self_check as run
+
+    return run(result, hessian)
+
+
+def backprop_numbers(*args, **kw):
+    from .schedule import backprop_numbers as run
+
+    return run(*args, **kw)
 
 
 def _format_array(a) -> str:
@@ -156,9 +158,9 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
             )
         decls = Decls.build(scalar, vector, matrix, symmetric, dim)
         result = api.diff(expression, wrt, decls, vec=vec)
-        values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
+        values = split_assignments(list(at) + list(assignments)) if (at or assignments) else None
         numbers = result.evaluate(values) if values else None
-        report = _self_check(result) if check else None
+        report = self_check(result) if check else None
     except MatcalcError as err:
         _fail(str(err))
     except RecursionError:
@@ -234,35 +236,6 @@ def _print_steps(derivations, fmt: str):
         return
     shown = fmt if fmt in ("text", "unicode", "latex") else "text"
     click.echo("\n\n".join(dv.format(shown) for dv in derivations))
-
-
-def _self_check(result, hessian: bool = False) -> dict:
-    from .numeric import NoValidPoint
-    from .verification import verify, verify_hessian
-
-    import numpy as np
-
-    from .abstract import AbstractFunctionError
-
-    from .verification import MAX_CHECK_SIZE, largest_size
-
-    exprs = [result.f] + [v for v in getattr(result, "variables", {}).values()] + \
-        [dv.variable for dv in getattr(result, "derivatives", [])]
-    if largest_size(exprs) > MAX_CHECK_SIZE:
-        return {"passed": True, "max_error": None,
-                "summary": f"check: skipped (a size above {MAX_CHECK_SIZE} from --dim; the same formula "
-                           f"is checked at small sizes without --dim)"}
-    try:
-        rep = verify_hessian(result) if hessian else verify(result)
-    except MemoryError:
-        return {"passed": True, "max_error": None, "summary": "check: skipped (the sizes do not fit in memory)"}
-    except AbstractFunctionError:
-        return {"passed": True, "max_error": None,
-                "summary": "check: skipped (an abstract function such as f(…) has no numbers)"}
-    except (NoValidPoint, np.linalg.LinAlgError, FloatingPointError):
-        return {"passed": True, "max_error": None,
-                "summary": "check: skipped (no random point found where the expression is defined)"}
-    return {"passed": rep.passed, "max_error": rep.max_error, "summary": rep.summary()}
 
 
 CHECK_EXAMPLES = """
@@ -372,7 +345,7 @@ def hessian(expression, wrt, fmt, vec, check, steps, classify, positive, scalar,
 
     try:
         result = run_hessian(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim), vec=vec)
-        report = _self_check(result, hessian=True) if check else None
+        report = self_check(result, hessian=True) if check else None
         text = result.format(fmt)
     except MatcalcError as err:
         _fail(str(err))
@@ -438,7 +411,7 @@ def solve(expression, assignments, wrt, fmt, positive, gd, check, seed, at, scal
             click.echo("gradient-descent step:\n  " + "\n  ".join(step))
             click.echo(f"note: no closed form: {err}", err=True)
             return
-        numbers = sol.at(_split_at(list(at) + list(assignments))) if (at or assignments) else None
+        numbers = sol.at(split_assignments(list(at) + list(assignments))) if (at or assignments) else None
     except MatcalcError as err:
         _fail(str(err))
     if fmt == "json":
@@ -547,7 +520,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
                 report = {"passed": rep.passed, "summary": rep.summary()}
             except Exception:  # noqa: BLE001 - the check is advisory where no point is found
                 report = None
-        values = _split_at(list(at) + list(assignments)) if (at or assignments) else {}
+        values = split_assignments(list(at) + list(assignments)) if (at or assignments) else {}
         from .optimizers import Optimizer
 
         stepping = [flag for flag, v in (("--lr", lr), ("--steps", n_steps), ("--optimizer", optimizer),
@@ -556,7 +529,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
                                          ("--eps", eps)) if v is not None]
         opt = Optimizer(optimizer or "sgd", convention, lr=0.1 if lr is None else lr, momentum=momentum,
                         alpha=alpha, beta1=beta1, beta2=beta2, eps=eps)
-        numbers = _backprop_numbers(sched, values, data, opt, 1 if n_steps is None else n_steps, order, init,
+        numbers = backprop_numbers(sched, values, data, opt, 1 if n_steps is None else n_steps, order, init,
                                     batch, stepping)
     except MatcalcError as err:
         _fail(str(err))
@@ -574,61 +547,6 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
         if numbers is not None:
             click.echo(_numbers_text(numbers))
     _finish(sched.notes, report, "the backprop schedule", fmt)
-
-
-def _backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None, stepping=()):
-    """None, one pass (with --at), or the optimizer's steps (with --data; with --at alone when a step
-    option such as --lr or --steps is given: the steps on that one observation)."""
-    import numpy as np
-
-    from .schedule import observations_from, run_pass
-    from .errors import DeclarationError
-    from .numeric import parse_value
-
-    values = {k: parse_value(v) if isinstance(v, str) else v for k, v in values.items()}
-    if init == "zeros":
-        for w, sym in sched.weights.items():
-            if w not in values:
-                if not all(isinstance(d, int) for d in sym.shape):
-                    raise DeclarationError(f"--init zeros needs the size of {w}: give --dim {w}=…")
-                values[w] = np.zeros(sym.shape)
-    if data is None and stepping:
-        inputs = {n: v for n, v in values.items() if n not in sched.weights}
-        if not inputs:
-            raise DeclarationError(f"the option(s) {', '.join(stepping)} ask for optimizer steps, which need observations: "
-                                   "give data= or the inputs and targets with at=")
-        data = [inputs]
-    if data is None:
-        if not values:
-            return None
-        return {"pass": run_pass(sched, values).to_json()}
-    try:
-        steps_order = [int(i) for i in order.split(",")] if order else None
-    except ValueError:
-        raise DeclarationError(f"bad --order {order!r}: write observation numbers, e.g. 2,1") from None
-    try:
-        observations = observations_from(data, sched)
-    except ValueError as err:
-        raise DeclarationError(f"cannot read --data: {err}") from None
-    if steps_order and any(i < 1 or i > len(observations) for i in steps_order):
-        raise DeclarationError(f"--order refers to observations 1..{len(observations)}")
-    weights = {w: values[w] for w in sched.weights if w in values}
-    missing = [w for w in sched.weights if w not in weights]
-    if missing:
-        raise DeclarationError(f"SGD needs starting values for {', '.join(missing)} (--at or --init zeros)")
-    from .optimizers import steps_json, train
-
-    if batch not in (None, "full"):
-        try:
-            batch = int(batch)
-        except ValueError:
-            raise DeclarationError(f"bad --batch {batch!r}: write full or a number of observations") from None
-    elif batch is None and opt.rule.name == "gd":
-        batch = "full"
-    elif batch is None:
-        batch = 1
-    history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
-    return steps_json(opt, history, observations)
 
 
 def _round(v):
@@ -704,7 +622,7 @@ def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, d
     from .compgraph import graph as build
 
     try:
-        values = _split_at(list(at) + list(assignments)) if (at or assignments) else None
+        values = split_assignments(list(at) + list(assignments)) if (at or assignments) else None
         g = build(expression, Decls.build(scalar, vector, matrix, symmetric, dim), at=values)
         text = g.format(fmt)
     except MatcalcError as err:
@@ -762,10 +680,14 @@ def serve(host, port, open_browser, jobs, time_limit):
 
 def run():
     """Console entry point: user errors exit 2, anything unexpected is reported as a bug (3)."""
+    from .errors import MatcalcError
+
     try:
         main(standalone_mode=True)
     except SystemExit:
         raise
+    except MatcalcError as err:  # a user error raised outside a command's own handling
+        _fail(str(err))
     except Exception as err:  # noqa: BLE001 - the last line of defence
         click.echo(
             f"internal error (a bug in matcalc, please report it with the input): "

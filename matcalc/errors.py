@@ -6,7 +6,8 @@ them as its flags (`--wrt x`) with `as_flags`.
 import re
 
 ARGUMENTS = ("wrt", "scalar", "vector", "matrix", "symmetric", "dim", "at", "data", "claim",
-             "layer", "input", "upstream", "weights", "format", "vec", "convention", "jobs")
+             "layer", "input", "upstream", "weights", "format", "vec", "convention", "jobs", "batch",
+             "order", "init", "optimizer")
 _ARGUMENT_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")=(True\b)?(?! )")
 _BARE_RE = re.compile(r"(?<![\w-])(" + "|".join(ARGUMENTS) + r")= ")  # `at= names y`: the flag alone
 

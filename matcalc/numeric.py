@@ -8,6 +8,7 @@ resampled, then retried with positive entries.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -558,3 +559,20 @@ def parse_value(text: str) -> np.ndarray:
     if arr.ndim > 2:
         raise DeclarationError(f"the value {text!r} has more than two dimensions")
     return arr
+
+
+def split_assignments(values) -> dict:
+    """['x=[1,2] A=[[1,2],[3,4]]', 'lambda=0.5'] → {'x': '[1,2]', ...}: the NAME=VALUE
+    assignments of the command line's --at and of the web page's point."""
+    from .errors import DeclarationError
+
+    out = {}
+    for v in values:
+        for item in re.findall(r"[^\s=]+\s*=\s*(?:\[[^=]*\]|[^\s\[]+)", v) or [v]:
+            if "=" not in item:
+                raise DeclarationError(f"bad at= value {item!r}: write NAME=VALUE, e.g. x=[1,2]")
+            name, value = item.split("=", 1)
+            if name.strip() in out:
+                raise DeclarationError(f"at= gives {name.strip()} twice")
+            out[name.strip()] = value.strip()
+    return out

@@ -424,3 +424,57 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
     for w, sym in s.weights.items():
         report.checks.extend(check_directional(s.f, {w: sym}, predict, points=points, seed=seed % 2**32))
     return report
+
+
+def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None, stepping=()):
+    """None, one pass (with --at), or the optimizer's steps (with --data; with --at alone when a step
+    option such as --lr or --steps is given: the steps on that one observation)."""
+    import numpy as np
+
+    from .errors import DeclarationError
+    from .numeric import parse_value
+
+    values = {k: parse_value(v) if isinstance(v, str) else v for k, v in values.items()}
+    if init == "zeros":
+        for w, sym in sched.weights.items():
+            if w not in values:
+                if not all(isinstance(d, int) for d in sym.shape):
+                    raise DeclarationError(f"init=zeros needs the size of {w}: give dim={w}=…")
+                values[w] = np.zeros(sym.shape)
+    if data is None and stepping:
+        inputs = {n: v for n, v in values.items() if n not in sched.weights}
+        if not inputs:
+            raise DeclarationError(f"the option(s) {', '.join(stepping)} ask for optimizer steps, which need observations: "
+                                   "give data= or the inputs and targets with at=")
+        data = [inputs]
+    if data is None:
+        if not values:
+            return None
+        return {"pass": run_pass(sched, values).to_json()}
+    try:
+        steps_order = [int(i) for i in order.split(",")] if order else None
+    except ValueError:
+        raise DeclarationError(f"bad order={order!r}: write observation numbers, e.g. 2,1") from None
+    try:
+        observations = observations_from(data, sched)
+    except ValueError as err:
+        raise DeclarationError(f"cannot read data=: {err}") from None
+    if steps_order and any(i < 1 or i > len(observations) for i in steps_order):
+        raise DeclarationError(f"order= refers to observations 1..{len(observations)}")
+    weights = {w: values[w] for w in sched.weights if w in values}
+    missing = [w for w in sched.weights if w not in weights]
+    if missing:
+        raise DeclarationError(f"SGD needs starting values for {', '.join(missing)} (at= or init=zeros)")
+    from .optimizers import steps_json, train
+
+    if batch not in (None, "full"):
+        try:
+            batch = int(batch)
+        except ValueError:
+            raise DeclarationError(f"bad batch={batch!r}: write full or a number of observations") from None
+    elif batch is None and opt.rule.name == "gd":
+        batch = "full"
+    elif batch is None:
+        batch = 1
+    history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
+    return steps_json(opt, history, observations)

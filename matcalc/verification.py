@@ -146,3 +146,31 @@ def _second_difference(f, env, sizes, dirs, h: float = 1e-3):
     estimate = (4 * d_half - d_h) / 3
     coarse = (4 * d_h - d_2h) / 3
     return estimate, float(np.max(np.abs(estimate - coarse)))
+
+
+def self_check(result, hessian: bool = False) -> dict:
+    """The check every command runs on its own answer: passed, the largest error and a summary
+    line; skipped (passed, with the reason) where numbers cannot be had."""
+    from .numeric import NoValidPoint
+
+    import numpy as np
+
+    from .abstract import AbstractFunctionError
+
+    exprs = [result.f] + [v for v in getattr(result, "variables", {}).values()] + \
+        [dv.variable for dv in getattr(result, "derivatives", [])]
+    if largest_size(exprs) > MAX_CHECK_SIZE:
+        return {"passed": True, "max_error": None,
+                "summary": f"check: skipped (a size above {MAX_CHECK_SIZE} from dim=; the same formula "
+                           f"is checked at small sizes without dim=)"}
+    try:
+        rep = verify_hessian(result) if hessian else verify(result)
+    except MemoryError:
+        return {"passed": True, "max_error": None, "summary": "check: skipped (the sizes do not fit in memory)"}
+    except AbstractFunctionError:
+        return {"passed": True, "max_error": None,
+                "summary": "check: skipped (an abstract function such as f(…) has no numbers)"}
+    except (NoValidPoint, np.linalg.LinAlgError, FloatingPointError):
+        return {"passed": True, "max_error": None,
+                "summary": "check: skipped (no random point found where the expression is defined)"}
+    return {"passed": rep.passed, "max_error": rep.max_error, "summary": rep.summary()}

@@ -26,13 +26,13 @@ def _values(at) -> dict:
         return {}
     if isinstance(at, dict):
         return {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in at.items()}
-    from ..cli import _split_at
+    from ..numeric import split_assignments
 
-    return _split_at([str(at)])
+    return split_assignments([str(at)])
 
 
 def _self_check(result, hessian: bool = False) -> dict:
-    from ..cli import _self_check as self_check
+    from ..verification import self_check
 
     return self_check(result, hessian=hessian)
 
@@ -115,7 +115,7 @@ def backprop(req: dict):
         w = value(req["weights"]) if req.get("weights") is not None else None
         out, down, formula = layer_backward(req["layer"], value(req["input"]), value(req["upstream"]), w)
         return {"layer": req["layer"], "output": _plain(out), "downstream": _plain(down), "formula": formula}
-    from ..cli import _backprop_numbers
+    from ..schedule import backprop_numbers
     from ..optimizers import Optimizer
     from ..schedule import backprop as build, verify_schedule
 
@@ -132,7 +132,7 @@ def backprop(req: dict):
         data = json.dumps(data)
     opt = Optimizer(req.get("optimizer") or "sgd", req.get("convention") or "course", lr=req.get("lr", 0.1),
                     **{k: req.get(k) for k in ("momentum", "alpha", "beta1", "beta2", "eps")})
-    numbers = _backprop_numbers(sched, _values(req.get("at")), data, opt, int(req.get("n_steps") or 1),
+    numbers = backprop_numbers(sched, _values(req.get("at")), data, opt, int(req.get("n_steps") or 1),
                                 req.get("order"), req.get("init"), req.get("batch"))
     if numbers is not None:
         out["numbers"] = numbers
