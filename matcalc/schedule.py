@@ -119,10 +119,22 @@ def _weight_name(f: E.Expr):
     return f.name if isinstance(f, E.Symbol) and not f.diff else None
 
 
+def _bias_name(t: E.Expr):
+    """b, or a bias row broadcast over a batch, 1 bᵀ (b 1ᵀ with observations as columns)."""
+    if isinstance(t, E.MatMul) and t.coeff == 1 and not t.scalars and len(t.chain) == 2:
+        a, b = t.chain
+        if isinstance(a, E.Ones) and a.cols == 1:
+            return _weight_name(b) if isinstance(b, E.Transpose) else None
+        if isinstance(b, E.Ones) and b.rows == 1:
+            return _weight_name(a) if not isinstance(a, E.Transpose) else None
+        return None
+    return _weight_name(t)
+
+
 def _weight_product(e: E.Expr, weights) -> bool:
     """W x or X W: a plain product (coefficient 1) with a weight among its factors."""
     return (isinstance(e, E.MatMul) and e.coeff == 1 and not e.scalars
-            and any(_weight_name(f) in weights for f in e.chain))
+            and any(_weight_name(f) in weights for f in e.chain) and _bias_name(e) is None)
 
 
 def _pre_activation(e: E.Expr, weights) -> bool:
@@ -131,7 +143,7 @@ def _pre_activation(e: E.Expr, weights) -> bool:
         return True
     if isinstance(e, E.Add):
         products = [t for t in e.terms if _weight_product(t, weights)]
-        biases = [t for t in e.terms if _weight_name(t) in weights]
+        biases = [t for t in e.terms if _bias_name(t) in weights]
         return len(products) == 1 and len(products) + len(biases) == len(e.terms)
     return False
 

@@ -272,7 +272,17 @@ class _Builder:
                     )
             r.data = "broadcast"
         first = arrays[0] if arrays else r.kids[0]
-        for k in (arrays[1:] if arrays else r.kids[1:]):
+        if self.broadcast and arrays:  # X W + b: a bias broadcast over the rows of a batch
+            first = next((k for k in arrays if k.op == "mul" and not self.is_vector(k)), first)
+        for k in ([a for a in arrays if a is not first] if arrays else r.kids[1:]):
+            if (self.broadcast and first.op == "mul" and k.op == "sym" and self.is_vector(k)
+                    and not self.is_vector(first) and self.dims.unify(k.shape[0], first.shape[1])):
+                self.notes.append(
+                    f"`{self.snip(r)}` adds the vector `{self.snip(k)}` to every row of `{self.snip(first)}`: "
+                    f"read as a bias broadcast over the batch, `{self.snip(first)} + 1 {self.snip(k)}ᵀ`"
+                )
+                r.data = "broadcast"
+                continue
             if not (self.dims.unify(first.shape[0], k.shape[0]) and self.dims.unify(first.shape[1], k.shape[1])):
                 raise self.shape_error("the sum", first, k, "terms of a sum must have equal shapes")
         r.shape = first.shape
@@ -626,7 +636,10 @@ class _Builder:
     def _broadcast(self, r, kids):
         if r.data == "broadcast":
             shape = self.shape_of(r)
-            return [E.mul(k, E.Ones(*shape)) if k.is_scalar else k for k in kids]
+            rows = [E.mul(E.Ones(shape[0], 1), E.transpose(k))  # a bias row: 1 bᵀ
+                    if k.cols == 1 and not k.is_scalar and shape[1] != 1 and k.shape != shape else k
+                    for k in kids]
+            return [E.mul(k, E.Ones(*shape)) if k.is_scalar else k for k in rows]
         return kids
 
     def build_add(self, r, kids):
