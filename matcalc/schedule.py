@@ -201,7 +201,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
 
 def _substitute_activations(e: E.Expr, forward: list) -> E.Expr:
     """σ(H2) → O2 wherever an activation's definition reappears (in a derivative)."""
-    table = {n.definition: n.symbol for n in forward if n.role == "activation"}
+    table = {n.definition: n.symbol for n in forward if n.role in ("activation", "definition")}
     return map_bottom_up(e, lambda x: table.get(x, x)) if table else e
 
 
@@ -229,8 +229,9 @@ def _backward(s: Schedule):
         if not parts:
             continue
         delta = display(simplify(_substitute_activations(E.add(*parts), s.forward)))
-        if node.role == "pre-activation":
-            sym = E.Symbol(f"δ{node.layer}", *node.symbol.shape)
+        if node.role in ("pre-activation", "definition"):  # a definition's δ is named after it
+            sym = E.Symbol(f"δ{node.layer}" if node.role == "pre-activation" else f"δ{node.name}",
+                           *node.symbol.shape)
             s.deltas.append((sym, delta))
             pull(node.definition, sym)
         else:  # an activation: its cotangent flows straight into its pre-activation
@@ -242,8 +243,14 @@ def _backward(s: Schedule):
     del by_name
 
 
-def backprop(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Schedule:
-    """The backprop schedule of a scalar loss `expr` for the weights in `wrt`."""
+def backprop(expr: str, wrt=None, decls: Decls | None = None, unroll=None, **kw) -> Schedule:
+    """The backprop schedule of a scalar loss `expr` for the weights in `wrt`. With named
+    intermediates (`Q = X W_q; …; L = …`, see program.py), each gets its δ; `unroll=T`
+    writes out a recurrence in t (`h_t = tanh(W h_{t-1} + U x_t + b)`) for T steps."""
+    from .program import is_program, program_schedule
+
+    if is_program(expr, unroll):
+        return program_schedule(expr, wrt, decls, kw, unroll)
     f, weights, notes = prepare(expr, wrt, decls, kw)
     if not f.is_scalar:
         raise E.ShapeError(f"backprop needs a scalar loss, but `{expr}` is {E.fmt_shape(f.shape)}")
@@ -430,7 +437,7 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
     report = VerifyReport()
 
     def predict(env, name, v, sizes):
-        p = run_pass(s, {k: env[k] for k in env if not k.startswith("d")})
+        p = run_pass(s, {k: env[k] for k in env if k in s.f.symbols})
         return np.array([[np.sum(p.gradients[name] * v)]])
 
     for w, sym in s.weights.items():
