@@ -211,7 +211,9 @@ def read_program(text: str, wrt, decls: Decls | None, kw: dict, unroll_steps=Non
             kept.append((sym, e))
             needed |= e.symbols
     kept.reverse()
-    return Program(f, weights, notes, kept, loss, statements)
+    prog = Program(f, weights, notes, kept, loss, statements)
+    prog.time_bases = {canonical_name(m.group(1)) for s in raw for m in _TIME.finditer(s)}
+    return prog
 
 
 def program_schedule(text: str, wrt, decls, kw, unroll_steps=None):
