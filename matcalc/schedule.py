@@ -120,7 +120,11 @@ def _weight_name(f: E.Expr):
 
 
 def _bias_name(t: E.Expr):
-    """b, or a bias row broadcast over a batch, 1 bᵀ (b 1ᵀ with observations as columns)."""
+    """b, or a bias row broadcast over a batch, 1 bᵀ (b 1ᵀ with observations as columns), or a
+    scalar bias on every entry, b 1."""
+    if (isinstance(t, E.MatMul) and t.coeff == 1 and len(t.scalars) == 1 and len(t.chain) == 1
+            and isinstance(t.chain[0], E.Ones)):
+        return _weight_name(t.scalars[0])
     if isinstance(t, E.MatMul) and t.coeff == 1 and not t.scalars and len(t.chain) == 2:
         a, b = t.chain
         if isinstance(a, E.Ones) and a.cols == 1:
@@ -132,7 +136,10 @@ def _bias_name(t: E.Expr):
 
 
 def _weight_product(e: E.Expr, weights) -> bool:
-    """W x or X W: a plain product (coefficient 1) with a weight among its factors."""
+    """W x or X W: a plain product (coefficient 1) with a weight among its factors; or a
+    convolution with a weight kernel, conv(x, k)."""
+    if isinstance(e, E.Conv):
+        return any(_weight_name(a) in weights for a in e.args)
     return (isinstance(e, E.MatMul) and e.coeff == 1 and not e.scalars
             and any(_weight_name(f) in weights for f in e.chain) and _bias_name(e) is None)
 

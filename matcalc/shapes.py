@@ -411,6 +411,9 @@ class _Builder:
             else:
                 raise ParseError(f"write `{f}(n)`{' or `ones(n, m)`' if f == 'ones' else ''}, or `{'I' if f == 'eye' else 'ones'}` with the size inferred")
             return
+        if f in E.CALLS and E.CALLS[f].arity > 1:
+            self.infer_node_call(r, E.CALLS[f], *args)
+            return
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
             comma = re.search(r"\d,\d", self.snip(r))
             raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`"
@@ -438,8 +441,27 @@ class _Builder:
         else:
             r.shape = a.shape
 
-    def infer_node_call(self, r, call: E.Call, a):
+    def infer_node_call(self, r, call: E.Call, a, *more):
         """The shape of a call-style node from its CALLS entry."""
+        if call.arity != 1 + len(more):
+            raise ParseError(f"`{r.data}` takes {call.arity} arguments, got {1 + len(more)} in `{self.snip(r)}`")
+        if call.arg == "vectors":  # conv(x, k): column vectors of known sizes
+            sizes = []
+            for v in (a, *more):
+                if not (self.is_vector(v) or self.is_scalar(v)):
+                    raise ShapeError(f"`{self.snip(r)}`: {r.data} is applied to column vectors, "
+                                     f"but `{self.snip(v)}` is {self.dims.show_shape(v.shape)}")
+                size = self.dims.find(v.shape[0])
+                if not isinstance(size, int):
+                    raise ShapeError(f"`{self.snip(r)}` needs the sizes of its signal and kernel: "
+                                     f"declare them, e.g. dim=\"x=8,k=3\" (`{self.snip(v)}` has no size yet)")
+                sizes.append(size)
+            n, m = sizes
+            size = n - m + 1 if call.result == "conv" else n + m - 1
+            if size < 1:
+                raise ShapeError(f"`{self.snip(r)}`: the kernel ({m}) is longer than the signal ({n})")
+            r.shape = (size, 1)
+            return
         if call.arg == "square" and not self.is_scalar(a):
             self._require_square(call.what or f"`{r.data}`", a)
         elif call.arg == "vector" and not (self.is_vector(a) or self.is_scalar(a)):
@@ -691,7 +713,7 @@ class _Builder:
     def build_call(self, r, kids):
         f, a = r.data, kids[0]
         if f in E.CALLS:
-            return E.CALLS[f].make(a)
+            return E.CALLS[f].make(*kids)
         if f == "logdet":
             return E.func("log", E.det(a))
         if f == "inv":

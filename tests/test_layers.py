@@ -173,3 +173,57 @@ def test_cli_layers():
     assert r.exit_code == 0 and "δh1 =" in r.stdout and "dL/dW =" in r.stdout
     r = runner.invoke(main, ["backprop", "A = X W; L = A", "--wrt", "W"])
     assert r.exit_code == 2 and "scalar loss" in r.output
+
+
+CONV = "1/2 (y - conv(relu(conv(x, k1) + b1), k2))^T (y - conv(relu(conv(x, k1) + b1), k2))"
+
+
+def test_convolution_kernel_and_input_deltas():
+    s = matcalc.backprop(CONV, "k1,b1,k2,x", dim="x=9,k1=3,k2=2")
+    assert verify_schedule(s).passed
+    text = s.format("text")
+    for line in ("H1 = conv(x, k1) + b1", "δ1 = convT(δ2, k2) .* step(H1)", "dL/dk1 = conv(x, δ1)",
+                 "dL/dk2 = conv(O1, δ2)", "dL/dx = convT(δ1, k1)"):
+        assert line in text, (line, text)
+    rng = np.random.default_rng(6)
+    x, k1, b1, k2 = rng.standard_normal(9), rng.standard_normal(3), rng.standard_normal(7), rng.standard_normal(2)
+    y = rng.standard_normal(6)
+    p = run_pass(s, {"x": x, "k1": k1, "b1": b1, "k2": k2, "y": y})
+    # an independent loop implementation: yᵢ = Σⱼ x_{i+j} kⱼ and its adjoints
+    h = np.array([x[i:i + 3] @ k1 for i in range(7)]) + b1
+    o = np.maximum(h, 0)
+    out = np.array([o[i:i + 2] @ k2 for i in range(6)])
+    d2 = out - y
+    do = np.zeros(7)
+    gk2 = np.zeros(2)
+    for i in range(6):
+        do[i:i + 2] += d2[i] * k2
+        gk2 += d2[i] * o[i:i + 2]
+    d1 = do * (h > 0)
+    gx, gk1 = np.zeros(9), np.zeros(3)
+    for i in range(7):
+        gx[i:i + 3] += d1[i] * k1
+        gk1 += d1[i] * x[i:i + 3]
+    for name, want in (("k1", gk1), ("k2", gk2), ("x", gx), ("b1", d1)):
+        np.testing.assert_allclose(p.gradients[name].ravel(), want, atol=1e-12, err_msg=name)
+
+
+def test_convolution_needs_sizes_and_codegen_runs():
+    with pytest.raises(MatcalcError, match="sizes"):
+        matcalc.diff("sum(conv(x, k))", "k", vector="x,k")
+    with pytest.raises(MatcalcError, match="longer"):
+        matcalc.diff("sum(conv(x, k))", "k", dim="x=2,k=3")
+    with pytest.raises(MatcalcError, match="2 arguments"):
+        matcalc.diff("sum(conv(x))", "x", dim="x=3")
+    from matcalc.code_generation import generate
+
+    source = generate("1/2 ||y - conv(x, k)||^2", "k,x", matcalc.decls.Decls.build(dim="x=6,k=3"))
+    ns: dict = {}
+    exec(source, ns)  # noqa: S102 - our own generated code
+    rng = np.random.default_rng(7)
+    x, k, y = rng.standard_normal(6), rng.standard_normal(3), rng.standard_normal(4)
+    value, grad_k, grad_x = ns["value_and_grad"](x=x, k=k, y=y)
+    r = np.correlate(x, k, "valid") - y
+    assert value == pytest.approx(0.5 * r @ r)
+    np.testing.assert_allclose(grad_k, [r @ x[j:j + 4] for j in range(3)], atol=1e-12)
+    np.testing.assert_allclose(grad_x, np.convolve(r, k, "full"), atol=1e-12)

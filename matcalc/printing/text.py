@@ -53,7 +53,7 @@ class TextPrinter:
         if method is not None:
             s, own = method(e)
         elif E.call_name(type(e)):  # a call-style node: name(arg)
-            s, own = self.call(self.func_name(E.call_name(type(e))), self.p(e.arg, 0)), ATOM
+            s, own = self.call(self.func_name(E.call_name(type(e))), ", ".join(self.p(a, 0) for a in e.args)), ATOM
         else:
             raise functions.MissingEntry(f"no {type(self).__name__} rule for {type(e).__name__}")
         return self.paren(s) if own < prec else s
