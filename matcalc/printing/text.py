@@ -341,6 +341,8 @@ class LatexPrinter(TextPrinter):
     def name(self, n: str) -> str:
         from ..decls import spell_greek
 
+        if n.startswith("δ") and len(n) > 1 and not n[1].isdigit():  # backprop's δQ, δh3: δ_{Q}, δ_{h_{3}}
+            return f"\\delta_{{{self.name(n[1:])}}}"
         n = spell_greek(n)  # δ1 → delta1
         base, _, sub = n.partition("_")
         head = f"\\{base}" if base in self._GREEK else base
