@@ -467,6 +467,10 @@ Examples:
   matcalc backprop "1/2 (y - sigmoid(w3^T sigmoid(W2 sigmoid(W1 x))))^2" --wrt W1,W2,w3 --scalar y \\
       --dim W1=2x2,W2=2x2,w3=2 --init zeros --data "[[1,1,1],[5,2,0]]" --order 2,1 --steps 2 --lr 1
   matcalc backprop --layer relu --input "[2,-1]" --upstream "[-1,-2]"
+  matcalc backprop "Q = X W_q; K = X W_k; V = X W_v; A = softmax(Q K^T / sqrt(d)); L = sum(C .* (A V))" \\
+      --wrt W_q,W_k,W_v --scalar d
+  matcalc backprop "a_t = W h_{t-1} + U x_t + b; h_t = tanh(a_t); L = 1/2 (y - V h_T)^T (y - V h_T)" \\
+      --wrt W,U,b,V --unroll 3
 """)
 @click.argument("expression", required=False, callback=_expression)
 @click.argument("assignments", nargs=-1)
@@ -492,14 +496,16 @@ Examples:
               help="Where the course and torch.optim differ (Nesterov; ε in RMSprop and AdaGrad).")
 @click.option("--init", type=click.Choice(["zeros"]), help="Weights not given with --at start at 0 (sizes from --dim).")
 @click.option("--check/--no-check", default=True, show_default=True, help="Compare with finite differences.")
+@click.option("--unroll", type=click.IntRange(min=1), metavar="T",
+              help="Unroll a recurrence in t (h_t = tanh(W h_{t-1} + U x_t + b); L = …) for T steps.")
 @click.option("--layer", help="One layer backwards: relu, sigmoid, tanh, softmax, linear, …")
 @click.option("--input", "layer_input", metavar="VALUE", help="The layer's input, with --layer.")
 @click.option("--upstream", metavar="VALUE", help="The gradient that arrives at the layer, with --layer.")
 @click.option("--weights", "layer_weights", metavar="VALUE", help="W of a linear layer (x ↦ x W).")
 @_decl_options
 def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, optimizer, batch, momentum, alpha,
-             beta1, beta2, eps, convention, init, check, layer, layer_input, upstream, layer_weights, scalar, vector,
-             matrix, symmetric, dim):
+             beta1, beta2, eps, convention, init, check, unroll, layer, layer_input, upstream, layer_weights, scalar,
+             vector, matrix, symmetric, dim):
     """Backprop of a loss: forward equations, the deltas, the weight gradients; with numbers."""
     from .errors import MatcalcError
 
@@ -512,7 +518,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
         from .schedule import backprop as build, verify_schedule
         from .decls import Decls
 
-        sched = build(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
+        sched = build(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim), unroll=unroll)
         report = None
         if check:
             try:

@@ -198,6 +198,18 @@ def d_softmax(D, e):
     return E.sub(weighted, E.hadamard(E.mul(weighted, E.Ones(k, 1), E.Ones(1, k)), e))
 
 
+@rule(E.Conv)
+def d_conv(D, e):
+    """a convolution is bilinear: d conv(x, k) = conv(dx, k) + conv(x, dk)"""
+    return E.add(E.conv(D.d(e.signal), e.kernel), E.conv(e.signal, D.d(e.kernel)))
+
+
+@rule(E.ConvT)
+def d_conv_transpose(D, e):
+    """a transposed convolution is bilinear: d convT(w, k) = convT(dw, k) + convT(w, dk)"""
+    return E.add(E.conv_transpose(D.d(e.signal), e.kernel), E.conv_transpose(e.signal, D.d(e.kernel)))
+
+
 @rule(E.LogSumExp)
 def d_logsumexp(D, e):
     """d logsumexp(u) = softmax(u)ᵀ du"""

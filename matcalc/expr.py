@@ -477,6 +477,92 @@ class LogSumExp(_Unary):
         return func("log", sum_entries(func("exp", self.arg)))
 
 
+class _Conv(Expr):
+    """A 1-D convolution of the column vectors `signal` and `kernel`: bilinear, so d() builds
+    it around one differential at a time (`linear`)."""
+
+    linear = True
+
+    @property
+    def args(self):
+        return (self.signal, self.kernel)
+
+    def _key(self):
+        return f"{self.tag}({self.signal.key},{self.kernel.key})"
+
+
+@_node
+class Conv(_Conv):
+    """conv(x, k): the valid cross-correlation of a signal x (n) with a kernel k (m), as a
+    convolutional layer computes it: yᵢ = Σⱼ x_{i+j} kⱼ, of size n − m + 1."""
+
+    signal: Expr
+    kernel: Expr
+    tag = "conv"
+
+    def rebuild(self, args):
+        return conv(*args)
+
+    @cached_property
+    def shape(self):
+        return (_conv_size(self.signal.rows, self.kernel.rows, -1), 1)
+
+
+@_node
+class ConvT(_Conv):
+    """convT(w, k): the transposed convolution (the adjoint of x ↦ conv(x, k)), the full
+    convolution zᵢ = Σⱼ w_{i−j} kⱼ of w (p) with k (m), of size p + m − 1."""
+
+    signal: Expr
+    kernel: Expr
+    tag = "convT"
+
+    def rebuild(self, args):
+        return conv_transpose(*args)
+
+    @cached_property
+    def shape(self):
+        return (_conv_size(self.signal.rows, self.kernel.rows, +1), 1)
+
+
+def _conv_size(n: Dim, m: Dim, sign: int) -> int:
+    if not (isinstance(n, int) and isinstance(m, int)):
+        raise ShapeError(f"a convolution needs the sizes of its signal and kernel (got {n} and {m}): "
+                         f"declare them, e.g. dim=\"x=8,k=3\"")
+    size = n + sign * (m - 1)
+    if size < 1:
+        raise ShapeError(f"the kernel ({m}) is longer than the signal ({n}) of the convolution")
+    return size
+
+
+def _require_columns(what: str, *args: Expr):
+    for a in args:
+        if a.cols != 1:
+            raise ShapeError(f"{what} is of column vectors, but `{a}` is {fmt_shape(a.shape)}")
+
+
+def conv(x: Expr, k: Expr) -> Expr:
+    """conv(x, k), the valid cross-correlation; 0 if either is 0, x k for a 1-entry kernel."""
+    _require_columns("conv(x, k)", x, k)
+    size = _conv_size(x.rows, k.rows, -1)
+    if isinstance(x, Zero) or isinstance(k, Zero):
+        return Zero(size, 1)
+    if k.is_scalar:
+        return mul(x, k)
+    return Conv(x, k)
+
+
+def conv_transpose(w: Expr, k: Expr) -> Expr:
+    """convT(w, k), the full convolution (the adjoint of conv(·, k)); 0 if either is 0."""
+    _require_columns("convT(w, k)", w, k)
+    size = _conv_size(w.rows, k.rows, +1)
+    if isinstance(w, Zero) or isinstance(k, Zero):
+        return Zero(size, 1)
+    if k.is_scalar:
+        return mul(w, k)
+    return ConvT(w, k)
+
+
 @_node
 class Commutation(Expr):
     """K(m, n): the permutation with K vec(A) = vec(Aᵀ) for an m×n matrix A."""
@@ -670,7 +756,7 @@ def sum_over(index: str, n: Dim, body: Expr) -> Expr:
 NODE_TYPES = (
     Symbol, Const, Identity, Zero, Ones, Add, MatMul, Transpose, Inverse, Trace, Det,
     Sum, Diag, DiagPart, Func, Power, Hadamard, Kron, Vec, Commutation, Softmax, LogSumExp,
-    Indexed, SumOver,
+    Indexed, SumOver, Conv, ConvT,
 )
 
 
@@ -1166,6 +1252,7 @@ class Call:
     arg: str = "any"
     result: str = "scalar"
     what: str = ""  # for messages: "the trace"
+    arity: int = 1  # arguments: conv(x, k) takes two column vectors ("vectors")
 
 
 # The nodes users write as calls, by spelling (the first spelling is the printed name). A
@@ -1180,6 +1267,8 @@ CALLS = {
     "softmax": Call(Softmax, softmax, "any", "same", what="softmax"),
     "Softmax": Call(Softmax, softmax, "any", "same", what="softmax"),
     "logsumexp": Call(LogSumExp, logsumexp, "vector", what="logsumexp"),
+    "conv": Call(Conv, conv, "vectors", "conv", what="the convolution", arity=2),
+    "convT": Call(ConvT, conv_transpose, "vectors", "convT", what="the transposed convolution", arity=2),
 }
 
 

@@ -149,6 +149,26 @@ def pull_sum_over(P, e, w):
         P.grads[name].append(E.sum_over(e.index, e.n, E.add(*parts)))
 
 
+@pull_rule(E.Conv)
+def pull_conv(P, e, w):
+    """the adjoint of a convolution is the transposed convolution
+    ⟨W, conv(E, k)⟩ = ⟨convT(W, k), E⟩; ⟨W, conv(x, E)⟩ = ⟨conv(x, W), E⟩"""
+    if e.signal.has_differential:
+        P.pull(e.signal, E.conv_transpose(w, e.kernel))
+    else:
+        P.pull(e.kernel, E.conv(e.signal, w))
+
+
+@pull_rule(E.ConvT)
+def pull_conv_transpose(P, e, w):
+    """the adjoint of a transposed convolution is the convolution
+    ⟨Z, convT(E, k)⟩ = ⟨conv(Z, k), E⟩; ⟨Z, convT(w, E)⟩ = ⟨conv(Z, w), E⟩"""
+    if e.signal.has_differential:
+        P.pull(e.signal, E.conv(w, e.kernel))
+    else:
+        P.pull(e.kernel, E.conv(w, e.signal))
+
+
 pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeeping, not teaching
 
 # The linear node types (`linear` in expr.py) without a pull rule: their adjoints need

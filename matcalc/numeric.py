@@ -189,6 +189,16 @@ def ev_kron(V, e):
     return np.kron(V.ev(e.left), V.ev(e.right))
 
 
+@eval_rule(E.Conv)
+def ev_conv(V, e):
+    return np.correlate(V.ev(e.signal).ravel(), V.ev(e.kernel).ravel(), "valid").reshape(-1, 1)
+
+
+@eval_rule(E.ConvT)
+def ev_conv_transpose(V, e):
+    return np.convolve(V.ev(e.signal).ravel(), V.ev(e.kernel).ravel(), "full").reshape(-1, 1)
+
+
 @eval_rule(E.Softmax)
 def ev_softmax(V, e):
     u = V.ev(e.arg)

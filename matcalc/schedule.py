@@ -119,10 +119,29 @@ def _weight_name(f: E.Expr):
     return f.name if isinstance(f, E.Symbol) and not f.diff else None
 
 
+def _bias_name(t: E.Expr):
+    """b, or a bias row broadcast over a batch, 1 bᵀ (b 1ᵀ with observations as columns), or a
+    scalar bias on every entry, b 1."""
+    if (isinstance(t, E.MatMul) and t.coeff == 1 and len(t.scalars) == 1 and len(t.chain) == 1
+            and isinstance(t.chain[0], E.Ones)):
+        return _weight_name(t.scalars[0])
+    if isinstance(t, E.MatMul) and t.coeff == 1 and not t.scalars and len(t.chain) == 2:
+        a, b = t.chain
+        if isinstance(a, E.Ones) and a.cols == 1:
+            return _weight_name(b) if isinstance(b, E.Transpose) else None
+        if isinstance(b, E.Ones) and b.rows == 1:
+            return _weight_name(a) if not isinstance(a, E.Transpose) else None
+        return None
+    return _weight_name(t)
+
+
 def _weight_product(e: E.Expr, weights) -> bool:
-    """W x or X W: a plain product (coefficient 1) with a weight among its factors."""
+    """W x or X W: a plain product (coefficient 1) with a weight among its factors; or a
+    convolution with a weight kernel, conv(x, k)."""
+    if isinstance(e, E.Conv):
+        return any(_weight_name(a) in weights for a in e.args)
     return (isinstance(e, E.MatMul) and e.coeff == 1 and not e.scalars
-            and any(_weight_name(f) in weights for f in e.chain))
+            and any(_weight_name(f) in weights for f in e.chain) and _bias_name(e) is None)
 
 
 def _pre_activation(e: E.Expr, weights) -> bool:
@@ -131,7 +150,7 @@ def _pre_activation(e: E.Expr, weights) -> bool:
         return True
     if isinstance(e, E.Add):
         products = [t for t in e.terms if _weight_product(t, weights)]
-        biases = [t for t in e.terms if _weight_name(t) in weights]
+        biases = [t for t in e.terms if _bias_name(t) in weights]
         return len(products) == 1 and len(products) + len(biases) == len(e.terms)
     return False
 
@@ -189,7 +208,7 @@ def build_schedule(f: E.Expr, weights: dict, source: str = "") -> Schedule:
 
 def _substitute_activations(e: E.Expr, forward: list) -> E.Expr:
     """σ(H2) → O2 wherever an activation's definition reappears (in a derivative)."""
-    table = {n.definition: n.symbol for n in forward if n.role == "activation"}
+    table = {n.definition: n.symbol for n in forward if n.role in ("activation", "definition")}
     return map_bottom_up(e, lambda x: table.get(x, x)) if table else e
 
 
@@ -217,8 +236,9 @@ def _backward(s: Schedule):
         if not parts:
             continue
         delta = display(simplify(_substitute_activations(E.add(*parts), s.forward)))
-        if node.role == "pre-activation":
-            sym = E.Symbol(f"δ{node.layer}", *node.symbol.shape)
+        if node.role in ("pre-activation", "definition"):  # a definition's δ is named after it
+            sym = E.Symbol(f"δ{node.layer}" if node.role == "pre-activation" else f"δ{node.name}",
+                           *node.symbol.shape)
             s.deltas.append((sym, delta))
             pull(node.definition, sym)
         else:  # an activation: its cotangent flows straight into its pre-activation
@@ -230,8 +250,14 @@ def _backward(s: Schedule):
     del by_name
 
 
-def backprop(expr: str, wrt=None, decls: Decls | None = None, **kw) -> Schedule:
-    """The backprop schedule of a scalar loss `expr` for the weights in `wrt`."""
+def backprop(expr: str, wrt=None, decls: Decls | None = None, unroll=None, **kw) -> Schedule:
+    """The backprop schedule of a scalar loss `expr` for the weights in `wrt`. With named
+    intermediates (`Q = X W_q; …; L = …`, see program.py), each gets its δ; `unroll=T`
+    writes out a recurrence in t (`h_t = tanh(W h_{t-1} + U x_t + b)`) for T steps."""
+    from .program import is_program, program_schedule
+
+    if is_program(expr, unroll):
+        return program_schedule(expr, wrt, decls, kw, unroll)
     f, weights, notes = prepare(expr, wrt, decls, kw)
     if not f.is_scalar:
         raise E.ShapeError(f"backprop needs a scalar loss, but `{expr}` is {E.fmt_shape(f.shape)}")
@@ -418,7 +444,7 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
     report = VerifyReport()
 
     def predict(env, name, v, sizes):
-        p = run_pass(s, {k: env[k] for k in env if not k.startswith("d")})
+        p = run_pass(s, {k: env[k] for k in env if k in s.f.symbols})
         return np.array([[np.sum(p.gradients[name] * v)]])
 
     for w, sym in s.weights.items():

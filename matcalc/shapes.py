@@ -274,7 +274,17 @@ class _Builder:
                     )
             r.data = "broadcast"
         first = arrays[0] if arrays else r.kids[0]
-        for k in (arrays[1:] if arrays else r.kids[1:]):
+        if self.broadcast and arrays:  # X W + b: a bias broadcast over the rows of a batch
+            first = next((k for k in arrays if k.op == "mul" and not self.is_vector(k)), first)
+        for k in ([a for a in arrays if a is not first] if arrays else r.kids[1:]):
+            if (self.broadcast and first.op == "mul" and k.op == "sym" and self.is_vector(k)
+                    and not self.is_vector(first) and self.dims.unify(k.shape[0], first.shape[1])):
+                self.notes.append(
+                    f"`{self.snip(r)}` adds the vector `{self.snip(k)}` to every row of `{self.snip(first)}`: "
+                    f"read as a bias broadcast over the batch, `{self.snip(first)} + 1 {self.snip(k)}ᵀ`"
+                )
+                r.data = "broadcast"
+                continue
             if not (self.dims.unify(first.shape[0], k.shape[0]) and self.dims.unify(first.shape[1], k.shape[1])):
                 raise self.shape_error("the sum", first, k, "terms of a sum must have equal shapes")
         r.shape = first.shape
@@ -403,6 +413,9 @@ class _Builder:
             else:
                 raise ParseError(f"write `{f}(n)`{' or `ones(n, m)`' if f == 'ones' else ''}, or `{'I' if f == 'eye' else 'ones'}` with the size inferred")
             return
+        if f in E.CALLS and E.CALLS[f].arity > 1:
+            self.infer_node_call(r, E.CALLS[f], *args)
+            return
         if len(args) != 1 and not (f == "norm" and len(args) == 2):
             comma = re.search(r"\d,\d", self.snip(r))
             raise ParseError(f"`{f}` takes one argument, got {len(args)} in `{self.snip(r)}`"
@@ -430,8 +443,27 @@ class _Builder:
         else:
             r.shape = a.shape
 
-    def infer_node_call(self, r, call: E.Call, a):
+    def infer_node_call(self, r, call: E.Call, a, *more):
         """The shape of a call-style node from its CALLS entry."""
+        if call.arity != 1 + len(more):
+            raise ParseError(f"`{r.data}` takes {call.arity} arguments, got {1 + len(more)} in `{self.snip(r)}`")
+        if call.arg == "vectors":  # conv(x, k): column vectors of known sizes
+            sizes = []
+            for v in (a, *more):
+                if not (self.is_vector(v) or self.is_scalar(v)):
+                    raise ShapeError(f"`{self.snip(r)}`: {r.data} is applied to column vectors, "
+                                     f"but `{self.snip(v)}` is {self.dims.show_shape(v.shape)}")
+                size = self.dims.find(v.shape[0])
+                if not isinstance(size, int):
+                    raise ShapeError(f"`{self.snip(r)}` needs the sizes of its signal and kernel: "
+                                     f"declare them, e.g. dim=\"x=8,k=3\" (`{self.snip(v)}` has no size yet)")
+                sizes.append(size)
+            n, m = sizes
+            size = n - m + 1 if call.result == "conv" else n + m - 1
+            if size < 1:
+                raise ShapeError(f"`{self.snip(r)}`: the kernel ({m}) is longer than the signal ({n})")
+            r.shape = (size, 1)
+            return
         if call.arg == "square" and not self.is_scalar(a):
             self._require_square(call.what or f"`{r.data}`", a)
         elif call.arg == "vector" and not (self.is_vector(a) or self.is_scalar(a)):
@@ -628,7 +660,10 @@ class _Builder:
     def _broadcast(self, r, kids):
         if r.data == "broadcast":
             shape = self.shape_of(r)
-            return [E.mul(k, E.Ones(*shape)) if k.is_scalar else k for k in kids]
+            rows = [E.mul(E.Ones(shape[0], 1), E.transpose(k))  # a bias row: 1 bᵀ
+                    if k.cols == 1 and not k.is_scalar and shape[1] != 1 and k.shape != shape else k
+                    for k in kids]
+            return [E.mul(k, E.Ones(*shape)) if k.is_scalar else k for k in rows]
         return kids
 
     def build_add(self, r, kids):
@@ -680,7 +715,7 @@ class _Builder:
     def build_call(self, r, kids):
         f, a = r.data, kids[0]
         if f in E.CALLS:
-            return E.CALLS[f].make(a)
+            return E.CALLS[f].make(*kids)
         if f == "logdet":
             return E.func("log", E.det(a))
         if f == "inv":

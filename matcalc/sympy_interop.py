@@ -33,6 +33,8 @@ NO_SYMPY = {
     E.SumOver: "a sum over observations (Σ_i) has no SymPy matrix form; use the matrix form "
                "(matcalc diff prints it) or write the sum with X",
     E.Indexed: "an observation x_i has no SymPy matrix form; write the sum with X",
+    E.Conv: "SymPy has no convolution of matrix expressions",
+    E.ConvT: "SymPy has no transposed convolution of matrix expressions",
 }
 
 

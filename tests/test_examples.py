@@ -95,3 +95,12 @@ def test_runs_as_a_script(name):
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
+
+
+def test_backprop_layers(capsys):
+    out = run_main("backprop_layers")
+    printed = capsys.readouterr().out
+    assert printed.count("check: PASS") == 7 and "FAIL" not in printed
+    for line in ("δH = (M ⊙ δD) / (1 - p)", "∂L/∂W_q = Xᵀ δQ", "∂L/∂x = convT(δ1, k1)", "Σ_t δa_t h_{t-1}ᵀ"):
+        assert line in printed, line
+    assert max(out.values()) < 1e-9

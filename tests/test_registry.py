@@ -35,7 +35,7 @@ SAMPLES = {
     E.Sum: E.Sum(x), E.Diag: E.Diag(x), E.DiagPart: E.DiagPart(X), E.Func: E.Func("tanh", x),
     E.Power: E.Power(x, Fraction(3)), E.Hadamard: E.Hadamard((a, x)), E.Kron: E.Kron(X, x),
     E.Vec: E.Vec(X), E.Commutation: E.Commutation(2, n), E.Softmax: E.Softmax(x),
-    E.LogSumExp: E.LogSumExp(x),
+    E.LogSumExp: E.LogSumExp(x), E.Conv: E.Conv(x, a), E.ConvT: E.ConvT(x, a),
     # x_i is row i of X; an observation is evaluated inside its sum
     E.Indexed: E.Indexed(X, "i", "x"),
     E.SumOver: E.SumOver("i", n, E.mul(E.transpose(E.Indexed(X, "i", "x")), x)),

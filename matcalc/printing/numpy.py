@@ -274,6 +274,18 @@ class NumpyPrinter:
         z = f"{ns}.exp({u} - {u}.max(axis=1, keepdims=True))"  # each row of a batch
         return f"({z} / {z}.sum(axis=1, keepdims=True))"
 
+    def correlate(self, x: str, k: str) -> str:
+        return f"{self.ns}.correlate({x}, {k}, 'valid')"
+
+    def convolve(self, w: str, k: str) -> str:
+        return f"{self.ns}.convolve({w}, {k}, 'full')"
+
+    def _print_Conv(self, e):
+        return self.correlate(self.p(e.signal), self.p(e.kernel))
+
+    def _print_ConvT(self, e):
+        return self.convolve(self.p(e.signal), self.p(e.kernel))
+
     def _print_LogSumExp(self, e):
         u = self.p(e.arg)
         return f"({self.ns}.max({u}) + {self.ns}.log({self.ns}.sum({self.ns}.exp({u} - {self.ns}.max({u})))))"
@@ -307,6 +319,12 @@ class TorchPrinter(NumpyPrinter):
 
     def eye(self, n):
         return f"torch.eye({n}, dtype=torch.float64)"
+
+    def correlate(self, x, k):
+        return f"torch.nn.functional.conv1d({x}.view(1, 1, -1), {k}.view(1, 1, -1)).view(-1)"
+
+    def convolve(self, w, k):
+        return f"torch.nn.functional.conv_transpose1d({w}.view(1, 1, -1), {k}.view(1, 1, -1)).view(-1)"
 
     def ones(self, shape):
         return f"torch.ones({shape}, dtype=torch.float64)"

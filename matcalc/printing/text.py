@@ -53,7 +53,7 @@ class TextPrinter:
         if method is not None:
             s, own = method(e)
         elif E.call_name(type(e)):  # a call-style node: name(arg)
-            s, own = self.call(self.func_name(E.call_name(type(e))), self.p(e.arg, 0)), ATOM
+            s, own = self.call(self.func_name(E.call_name(type(e))), ", ".join(self.p(a, 0) for a in e.args)), ATOM
         else:
             raise functions.MissingEntry(f"no {type(self).__name__} rule for {type(e).__name__}")
         return self.paren(s) if own < prec else s
@@ -341,6 +341,8 @@ class LatexPrinter(TextPrinter):
     def name(self, n: str) -> str:
         from ..decls import spell_greek
 
+        if n.startswith("δ") and len(n) > 1 and not n[1].isdigit():  # backprop's δQ, δh3: δ_{Q}, δ_{h_{3}}
+            return f"\\delta_{{{self.name(n[1:])}}}"
         n = spell_greek(n)  # δ1 → delta1
         base, _, sub = n.partition("_")
         head = f"\\{base}" if base in self._GREEK else base
