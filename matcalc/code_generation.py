@@ -17,6 +17,7 @@ from .api import diff
 from .decls import Decls
 from .errors import DeclarationError
 from .reading import symbols_of
+from .simplify import stabilized
 from .printing.numpy import PRINTERS, py_name
 from .printing.text import to_text
 
@@ -29,7 +30,13 @@ def _cheap(e: E.Expr, uses: int) -> bool:
     twice (two `solve`s cost less than `inv`; from three uses on, inv once is cheaper)."""
     if not e.args or (isinstance(e, E.Inverse) and uses < 3):
         return True
+    if isinstance(e, E.MatMul) and e.coeff == -1 and len(e.factors) == 1:  # -y
+        return not e.factors[0].args
     return isinstance(e, E.Transpose) and not e.arg.args
+
+
+# nodes whose code writes their argument more than once (the max shifted out of exp)
+_REPEATS_ARGUMENT = (E.Softmax, E.LogSumExp)
 
 
 def _common_subexpressions(roots) -> list:
@@ -49,6 +56,9 @@ def _common_subexpressions(roots) -> list:
 
     for r in roots:
         count(r)
+    for e in list(uses):
+        if isinstance(e, _REPEATS_ARGUMENT):
+            uses[e.arg] += 2
     for e in list(uses):  # -e is e, negated
         if isinstance(e, E.Add) and E.neg(e) in uses and E.neg(e) is not e:
             uses[e] += uses[E.neg(e)]
@@ -81,7 +91,8 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
         raise DeclarationError("codegen writes value-and-gradient functions of a scalar f")
     source = expr if isinstance(expr, str) else to_text(f)
     grads = [dv.expr for dv in result.derivatives] if gradients else []
-    roots = [f, *grads]
+    f_code = stabilized(f)  # ln σ(u) = −softplus(−u), log-softmax, …: finite at extreme u
+    roots = [f_code, *grads]
     symbols = {**symbols_of(f), **{dv.name: dv.variable for dv in result.derivatives}}
     args = argument_order(result)
     ids = _unique_identifiers(args)
@@ -104,7 +115,7 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
     pyargs = [ids[a] for a in args]
     checks = _shape_checks(symbols, args, ids)
     value_name = fresh("value")
-    value = printer.p(f)
+    value = printer.p(f_code)
     grad_names = [fresh(f"grad_{ids[n]}") for n in result.wrt] if gradients else []
     doc = [f"f = {source}", ""]
     for dv in result.derivatives:

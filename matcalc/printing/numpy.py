@@ -20,6 +20,7 @@ from fractions import Fraction
 from .. import expr as E
 from .. import functions
 from ..decls import GREEK_LETTER_NAMES
+from ..simplify import stable_form
 
 
 def py_name(name: str) -> str:
@@ -91,6 +92,12 @@ class NumpyPrinter:
 
     def arange(self, n: str) -> str:
         return f"{self.ns}.arange({n})"
+
+    def rowmax(self, u: str) -> str:
+        return f"{u}.max(axis=1, keepdims=True)"
+
+    def rowsum(self, u: str) -> str:
+        return f"{u}.sum(axis=1, keepdims=True)"
 
     def function(self, name: str, u: str) -> str:
         """f(u) in this backend, from the function's record."""
@@ -178,7 +185,13 @@ class NumpyPrinter:
 
     # -- sums and products
     def _print_Add(self, e):
-        return "(" + " + ".join(self.p(t) for t in e.terms) + ")"
+        out = self.p(e.terms[0])
+        for t in e.terms[1:]:
+            if isinstance(t, E.MatMul) and t.coeff < 0 and t not in self.temps:
+                out += f" - {self.p(E.neg(t))}"
+            else:
+                out += f" + {self.p(t)}"
+        return f"({out})"
 
     def _chain(self, chain) -> str:
         """A product of non-scalar factors, in a cheap order."""
@@ -237,6 +250,8 @@ class NumpyPrinter:
 
     def _print_MatMul(self, e):
         parts = []
+        if e.coeff == -1 and (e.scalars or e.chain):
+            return f"(-{self.p(E.neg(e))})"
         if e.coeff != 1:
             parts.append(self._print_Const(E.Const(e.coeff)))
         parts.extend(self.p(f) for f in e.scalars)
@@ -275,6 +290,16 @@ class NumpyPrinter:
         return f"{self.ns}.diag({self.p(e.arg)})"
 
     def _print_Func(self, e):
+        if e.name == "log" and isinstance(e.arg, E.Softmax):  # log-softmax: the maxima shifted out
+            u = self.p(e.arg.arg)
+            if _ndim(e.shape) < 2:
+                z = f"({u} - {self.ns}.max({u}))"
+                return f"({z} - {self.ns}.log({self.ns}.sum({self.ns}.exp({z}))))"
+            z = f"({u} - {self.rowmax(u)})"
+            return f"({z} - {self.ns}.log({self.rowsum(f'{self.ns}.exp({z})')}))"
+        stable = stable_form(e)  # ln σ(u) = −softplus(−u), … (simplify.STABLE_RULES)
+        if stable is not None:
+            return self.p(stable)
         if e.name == "log" and isinstance(e.arg, E.Det):
             return f"{self.ns}.linalg.slogdet({self.p(e.arg.arg)})[1]"
         if e.name == "log" and isinstance(e.arg, E.Add) and len(e.arg.terms) == 2:
@@ -299,8 +324,8 @@ class NumpyPrinter:
         u, ns = self.p(e.arg), self.ns
         if _ndim(e.shape) < 2:  # a vector (1-D): over its entries
             return f"({ns}.exp({u} - {ns}.max({u})) / {ns}.sum({ns}.exp({u} - {ns}.max({u}))))"
-        z = f"{ns}.exp({u} - {u}.max(axis=1, keepdims=True))"  # each row of a batch
-        return f"({z} / {z}.sum(axis=1, keepdims=True))"
+        z = f"{ns}.exp({u} - {self.rowmax(u)})"  # each row of a batch
+        return f"({z} / {self.rowsum(z)})"
 
     def _print_LogSumExp(self, e):
         u = self.p(e.arg)
@@ -362,6 +387,12 @@ class TorchPrinter(NumpyPrinter):
 
     def arange(self, n):
         return f"torch.arange({n}, device={self.like}.device)" if self.like else f"torch.arange({n})"
+
+    def rowmax(self, u):
+        return f"torch.amax({u}, dim=1, keepdim=True)"
+
+    def rowsum(self, u):
+        return f"torch.sum({u}, dim=1, keepdim=True)"
 
 
 PRINTERS = {"numpy": NumpyPrinter, "jax": JaxPrinter, "torch": TorchPrinter}
