@@ -143,3 +143,14 @@ def test_argument_order_is_wrt_first_then_appearance():
     src = generate("b^T x + x^T A x + c", "A,x")
     assert "def value_and_grad(A, x, b, c):" in src
     assert "return value, grad_A, grad_x" in src
+
+
+def test_lines_are_short_and_negation_is_plain():
+    long_cases = CASES + [("sum(Y .* log(softmax(X W)))", "W", {}),
+                          ("-y^T log(sigmoid(X w)) - (1 - y)^T log(1 - sigmoid(X w))", "w", {})]
+    for backend in ("numpy", "torch", "jax"):
+        for expr, wrt, decls in long_cases:
+            src = generate(expr, wrt, backend=backend, **decls)
+            assert max(len(line) for line in src.splitlines()) <= 100, (backend, expr)
+            assert "(-1 *" not in src and "+ (-" not in src, src
+            compile(src, "<generated>", "exec")
