@@ -84,7 +84,8 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
         raise DeclarationError(f"unknown backend {backend!r}: use numpy, torch or jax")
     if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
             and name not in _MODULE_NAMES):
-        raise DeclarationError(f"name={name!r} is not a Python identifier for the function")
+        raise DeclarationError(f"name={name!r} cannot name the function: it must be a Python "
+                               f"identifier, not a keyword or np, jnp, jax, torch")
     result = diff(expr, wrt, decls, **kw)
     f = result.f
     if not f.is_scalar:

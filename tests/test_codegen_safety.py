@@ -104,5 +104,5 @@ def test_hostile_symbol_names_are_never_code(name, backend):
 
 def test_bad_function_names_are_refused():
     for bad in ("not valid", "class", "np", "f\nimport os", ""):
-        with pytest.raises(MatcalcError, match="identifier"):
+        with pytest.raises(MatcalcError, match="identifier"):  # noqa: PT012
             generate("x^T x", "x", name=bad)
