@@ -35,7 +35,7 @@ def gradient_descent(value_and_grad, w0, step, args, tol=1e-12, max_iter=10_000)
     w = w0.copy()
     values = []
     for it in range(1, max_iter + 1):
-        value, grad = value_and_grad(w, *args)
+        value, grad = value_and_grad(w, **args)
         values.append(float(value))
         if np.linalg.norm(grad) < tol:
             return w, it, values
@@ -98,7 +98,7 @@ def main(verbose: bool = True) -> dict:
         value_and_grad = load(src)
         say("\nGenerated code (matcalc.codegen):")
         say("\n".join("    " + ln for ln in src.splitlines() if ln.strip().startswith(("def ", "t0", "value", "grad_"))))
-        args = (X, lam, y) if lam else (X, y)
+        args = {"X": X, "y": y, "lambda_": lam} if lam else {"X": X, "y": y}
         step = 1.0 / L_smooth
         w_gd, iterations, trace = gradient_descent(value_and_grad, np.zeros(m), step, args)
         err = float(np.linalg.norm(w_gd - w_star))

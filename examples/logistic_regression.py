@@ -69,8 +69,8 @@ def main(verbose: bool = True) -> dict:
     # the Hessian against central differences of the generated gradient
     w_probe = np.array([0.1, -0.2, 0.3])
     eps = 1e-6
-    H_fd = np.column_stack([(value_and_grad(w_probe + eps * e, X, lam, y)[1]
-                             - value_and_grad(w_probe - eps * e, X, lam, y)[1]) / (2 * eps)
+    H_fd = np.column_stack([(value_and_grad(w_probe + eps * e, y, X, lam)[1]
+                             - value_and_grad(w_probe - eps * e, y, X, lam)[1]) / (2 * eps)
                             for e in np.eye(m)])
     hess_err = float(np.max(np.abs(hessian_at(w_probe) - H_fd)) / np.max(np.abs(H_fd)))
     say(f"Hessian vs finite differences of the gradient at w = {w_probe}: relative error {hess_err:.1e}")
@@ -83,7 +83,7 @@ def main(verbose: bool = True) -> dict:
     gd_steps = 200
     say(f"\nGradient descent from w = 0, step 1/L = {step:.5f}:")
     for k in range(gd_steps + 1):
-        value, grad = value_and_grad(w, X, lam, y)
+        value, grad = value_and_grad(w, y, X, lam)
         if k in (0, 1, 10, 50, 100, gd_steps):
             say(f"  step {k:4d}: f = {value:.8f}   ‖∇f‖ = {np.linalg.norm(grad):.2e}")
         if k < gd_steps:
@@ -94,9 +94,9 @@ def main(verbose: bool = True) -> dict:
     say("\nNewton's method from there, w ← w − H⁻¹ ∇f:")
     newton_steps = 0
     for newton_steps in range(1, 21):
-        value, grad = value_and_grad(w, X, lam, y)
+        value, grad = value_and_grad(w, y, X, lam)
         w = w - np.linalg.solve(hessian_at(w), grad)
-        value, grad = value_and_grad(w, X, lam, y)
+        value, grad = value_and_grad(w, y, X, lam)
         say(f"  Newton step {newton_steps}: f = {value:.12f}   ‖∇f‖ = {np.linalg.norm(grad):.2e}")
         if np.linalg.norm(grad) < 1e-10:
             break

@@ -385,7 +385,11 @@ def resolve_variables(f: E.Expr, wrt, decls: Decls, named: dict | None = None):
     """The symbols named by `wrt` (name → Symbol), and notes for names that do not occur.
     `named` (from parse) holds the names written but cancelled (`v - v`), with their shapes."""
     symbols = symbols_of(f)
-    names = split_names([wrt] if isinstance(wrt, str) else (wrt or []))
+    items = [wrt] if isinstance(wrt, str) or not isinstance(wrt, (list, tuple, set)) else list(wrt)
+    names = []  # strings are split and spelled canonically; Symbols are taken as named
+    for w in items:
+        if w is not None:
+            names += split_names([w]) if isinstance(w, str) else [_symbol_name(w)]
     if not names:
         if len(symbols) == 1:
             names = list(symbols)
@@ -415,23 +419,49 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
     decls = Decls.from_arguments(decls, kw)
     parse_notes: list = []
     named = {} if named is None else named
-    f = _parse(expr, decls, notes=parse_notes, named=named)
+    if isinstance(expr, str):
+        f = _parse(expr, decls, notes=parse_notes, named=named)
+    else:
+        f = as_expr(expr)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
 
 
-def diff(expr: str, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:
+def as_expr(expr) -> E.Expr:
+    """A matcalc Expr from an Expr or a SymPy expression (strings go through parse)."""
+    if isinstance(expr, E.Expr):
+        return expr
+    if type(expr).__module__.split(".")[0] == "sympy":
+        from .sympy_interop import from_sympy
+
+        return from_sympy(expr)
+    raise DeclarationError(f"expr must be a string, a matcalc Expr or a SymPy expression, "
+                           f"not {type(expr).__name__}")
+
+
+def diff(expr, wrt=None, decls: Decls | None = None, vec: bool = False, **kw) -> Result:
     """Differentiate `expr` with respect to `wrt` (a name, a comma list, or a list of names).
+    `expr` is matcalc notation (a string), a matcalc Expr, or a SymPy expression.
 
     >>> str(diff("x^T A x", "x"))
     '(A + A^T) x'
     """
     named: dict = {}
     f, variables, notes = prepare(expr, wrt, decls, kw, named)
-    result = derive(f, variables, expr, vec)
+    result = derive(f, variables, expr if isinstance(expr, str) else to_text(f), vec)
     result.notes = notes + result.notes
     result.written = tuple(named)
     return result
+
+
+def _symbol_name(w) -> str:
+    """The name of a wrt given as a matcalc Symbol or a SymPy symbol / MatrixSymbol."""
+    if isinstance(w, E.Symbol):
+        return w.name
+    name = getattr(w, "name", None)
+    if isinstance(name, str) and type(w).__module__.split(".")[0] == "sympy":
+        return name
+    raise DeclarationError(f"wrt={w!r}: give a name, a matcalc Symbol or a SymPy symbol")
 
 
 def _absent_variable(name: str, decls: Decls) -> E.Symbol:

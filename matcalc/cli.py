@@ -641,24 +641,33 @@ def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, d
 Examples:
   matcalc codegen "sum(log(1 + exp(-y .* (X w)))) + lambda w^T w" --wrt w > logreg.py
   matcalc codegen "(y - X w)^T (y - X w)" --wrt w --backend torch
+  matcalc codegen "a^T X A X a + ln det X" --wrt X --check -o f.py && python f.py
+
+The function's arguments are the --wrt variables first, then the other variables in
+their order of appearance; it returns (f, the gradients in --wrt order).
 """)
 @click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s) of the gradients.")
 @click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True)
 @click.option("--name", default="value_and_grad", show_default=True, help="The function's name.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the module to a file.")
+@click.option("--check", "check", is_flag=True,
+              help="Add a __main__ block that checks the gradients by finite differences at "
+                   "random data (python module.py exits 1 if one is off).")
 @_decl_options
-def codegen(expression, wrt, backend, name, output, scalar, vector, matrix, symmetric, dim):
+def codegen(expression, wrt, backend, name, output, check, scalar, vector, matrix, symmetric, dim):
     """A Python module with one function returning f and its gradients (NumPy, PyTorch or JAX)."""
     from .code_generation import generate
     from .decls import Decls
     from .errors import MatcalcError
 
-    if not name.isidentifier():
+    import keyword
+
+    if not name.isidentifier() or keyword.iskeyword(name):
         _fail(f"--name {name!r} is not a Python identifier")
     try:
         source = generate(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim),
-                          backend=backend, name=name)
+                          backend=backend, name=name, check=check)
     except MatcalcError as err:
         _fail(str(err))
     if output:

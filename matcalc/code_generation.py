@@ -8,6 +8,8 @@ formulas. Backends: numpy, torch, jax (the same printer, another namespace).
 """
 from __future__ import annotations
 
+import builtins
+import keyword
 from collections import Counter
 
 from . import expr as E
@@ -15,6 +17,7 @@ from .api import diff
 from .decls import Decls
 from .errors import DeclarationError
 from .reading import symbols_of
+from .simplify import stabilized
 from .printing.numpy import PRINTERS, py_name
 from .printing.text import to_text
 
@@ -27,7 +30,13 @@ def _cheap(e: E.Expr, uses: int) -> bool:
     twice (two `solve`s cost less than `inv`; from three uses on, inv once is cheaper)."""
     if not e.args or (isinstance(e, E.Inverse) and uses < 3):
         return True
+    if isinstance(e, E.MatMul) and e.coeff == -1 and len(e.factors) == 1:  # -y
+        return not e.factors[0].args
     return isinstance(e, E.Transpose) and not e.arg.args
+
+
+# nodes whose code writes their argument more than once (the max shifted out of exp)
+_REPEATS_ARGUMENT = (E.Softmax, E.LogSumExp)
 
 
 def _common_subexpressions(roots) -> list:
@@ -47,88 +56,306 @@ def _common_subexpressions(roots) -> list:
 
     for r in roots:
         count(r)
+    for e in list(uses):
+        if isinstance(e, _REPEATS_ARGUMENT):
+            uses[e.arg] += 2
     for e in list(uses):  # -e is e, negated
         if isinstance(e, E.Add) and E.neg(e) in uses and E.neg(e) is not e:
             uses[e] += uses[E.neg(e)]
     return [e for e in order if uses[e] > 1 and not _cheap(e, uses[e])]
 
 
-def generate(expr: str, wrt=None, decls: Decls | None = None, backend: str = "numpy",
-             name: str = "value_and_grad", gradients: bool = True, **kw) -> str:
+def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
+             name: str = "value_and_grad", gradients: bool = True, check: bool = False,
+             **kw) -> str:
     """Python source of `name(<variables>) -> (f, grad_1, …)` for a scalar `expr`
-    (with `gradients=False`, of a function returning f alone: the baseline to time against)."""
+    (with `gradients=False`, of a function returning f alone: the baseline to time against).
+
+    `expr` is a string, a matcalc Expr or a SymPy expression. The arguments come in a fixed
+    order: the `wrt` variables first (in `wrt` order), then the other variables in their
+    order of appearance; the gradients are returned in `wrt` order. With `check`, a
+    `__main__` block draws random data of consistent shapes and compares each gradient with
+    central differences of the value.
+
+    No user text is ever code: the expression and the formulas are escaped in the header
+    comment and the docstring (one line each, backslashes and quotes escaped), the argument
+    names are identifiers built by matcalc (`py_name`, made unique)."""
     if backend not in PRINTERS:
         raise DeclarationError(f"unknown backend {backend!r}: use numpy, torch or jax")
+    if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+            and name not in _MODULE_NAMES):
+        raise DeclarationError(f"name={name!r} cannot name the function: it must be a Python "
+                               f"identifier, not a keyword or np, jnp, jax, torch")
     result = diff(expr, wrt, decls, **kw)
     f = result.f
     if not f.is_scalar:
         raise DeclarationError("codegen writes value-and-gradient functions of a scalar f")
+    source = expr if isinstance(expr, str) else to_text(f)
     grads = [dv.expr for dv in result.derivatives] if gradients else []
-    roots = [f, *grads]
+    f_code = stabilized(f)  # ln σ(u) = −softplus(−u), log-softmax, …: finite at extreme u
+    roots = [f_code, *grads]
+    symbols = {**symbols_of(f), **{dv.name: dv.variable for dv in result.derivatives}}
+    args = argument_order(result)
+    ids = _unique_identifiers(args)
+    taken = set(ids.values()) | _RESERVED
+    fresh = _Fresh(taken)
+    like = next((ids[a] for a in args if symbols[a].shape != (1, 1)), None)
     temps: dict = {}
-    printer = PRINTERS[backend](temps=temps)
+    printer = PRINTERS[backend](temps=temps, names=ids, like=like)
     for r in roots:
         printer.learn_dims(r)
     for dv in result.derivatives:
         printer.learn_dims(dv.variable)
     body = []
-    for i, e in enumerate(_common_subexpressions(roots)):
+    for e in _common_subexpressions(roots):
         code = printer.p(e)
-        temps[e] = f"t{i}"
-        temps.setdefault(E.neg(e), f"(-t{i})")  # y - X w and X w - y share one computation
-        body.append(f"    t{i} = {code}")
-    args = sorted(symbols_of(f), key=lambda n: (n not in result.wrt, n))
-    for n in result.wrt:
-        if n not in args:
-            args.append(n)
-    pyargs = [py_name(a) for a in args]
-    symbols = {**symbols_of(f), **{dv.name: dv.variable for dv in result.derivatives}}
-    checks = _shape_checks(symbols, args, backend)
-    value = printer.p(f)
-    outs = [printer.p(g) for g in grads]
-    doc = [f'    """f = {expr}', ""]
+        t = fresh("t")
+        temps[e] = t
+        temps.setdefault(E.neg(e), f"(-{t})")  # y - X w and X w - y share one computation
+        body.append(f"    {t} = {code}")
+    pyargs = [ids[a] for a in args]
+    checks = _shape_checks(symbols, args, ids)
+    value_name = fresh("value")
+    value = printer.p(f_code)
+    grad_names = [fresh(f"grad_{ids[n]}") for n in result.wrt] if gradients else []
+    doc = [f"f = {source}", ""]
     for dv in result.derivatives:
-        doc.append(f"    d f / d {dv.name} = {to_text(dv.expr)}")
-    doc += ["", "    Vectors are 1-D arrays, matrices 2-D, scalars numbers (or 0-d arrays).",
-            f"    Returns (f, {', '.join('grad_' + py_name(n) for n in result.wrt)}).", '    """']
-    lines = [f"# generated by matcalc from: {expr}", IMPORTS[backend], "", "",
-             f"def {name}({', '.join(pyargs)}):", *doc, *checks, *body,
-             f"    value = {value}"]
+        doc.append(f"d f / d {dv.name} = {to_text(dv.expr)}")
+    doc += ["", "Arguments: " + ", ".join(ids[a] if ids[a] == a else f"{ids[a]} ({a})" for a in args),
+            "(the wrt variables first, then the others in order of appearance).",
+        "Vectors are 1-D arrays, matrices 2-D, scalars numbers (or 0-d arrays).",
+        f"Returns (f, {', '.join(grad_names)})." if gradients else "Returns f."]
+    lines = [_comment(f"generated by matcalc from: {source}"), IMPORTS[backend], "", "",
+             f"def {name}({', '.join(pyargs)}):", _docstring(doc, "    "), *checks, *body,
+             f"    {value_name} = {value}"]
     if not gradients:
-        lines.append("    return value")
-        return "\n".join(lines) + "\n"
-    for n, code in zip(result.wrt, outs):
-        lines.append(f"    grad_{py_name(n)} = {code}")
-        if symbols[n].shape != (1, 1) and _is_constant_code(code):
-            lines.append(f"    grad_{py_name(n)} = grad_{py_name(n)} + 0 * {py_name(n)}  # the variable's shape")
-    lines.append(f"    return value, {', '.join('grad_' + py_name(n) for n in result.wrt)}")
-    return "\n".join(lines) + "\n"
+        lines.append(f"    return {value_name}")
+        return "\n".join(_wrap(line) for line in lines) + "\n"
+    for n, g, gname in zip(result.wrt, grads, grad_names):
+        lines.append(f"    {gname} = {printer.p(g)}")
+        if symbols[n].shape != (1, 1) and _is_constant_code(lines[-1].split(" = ", 1)[1]):
+            lines.append(f"    {gname} = {gname} + 0 * {ids[n]}  # the variable's shape")
+    lines.append(f"    return {value_name}, {', '.join(grad_names)}")
+    if check:
+        lines += _check_block(result, args, ids, symbols, backend, name)
+    return "\n".join(_wrap(line) for line in lines) + "\n"
+
+
+WIDTH = 100
+
+
+def _wrap(line: str, width: int = WIDTH) -> str:
+    """A long line of code broken inside its parentheses before a binary operator or after
+    a comma (lines holding string literals are left alone)."""
+    if len(line) <= width or "'" in line or '"' in line:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    out, start, depth, last = [], 0, 0, None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif depth > 0 and line.startswith((" + ", " - ", " * ", " @ ", " / "), i):
+            last = i + 1  # the operator begins the next line
+        elif depth > 0 and line.startswith(", ", i):
+            last = i + 2
+        prefix = indent if out else ""
+        if len(prefix) + i - start >= width - 3 and last is not None and last > start:
+            out.append(prefix + line[start:last].rstrip())
+            start, last = last, None
+        i += 1
+    out.append((indent if out else "") + line[start:])
+    return "\n".join(out)
 
 
 def _is_constant_code(code: str) -> bool:
     return code.replace(".", "").replace("-", "").replace("(", "").replace(")", "").isdigit()
 
 
-def _shape_checks(symbols: dict, args: list, backend: str) -> list:
-    """Lines that check the number of dimensions and that shared sizes agree."""
+def _check_block(result, args, ids, symbols, backend, name) -> list:
+    """A `__main__` block: random data of consistent shapes (sizes matcalc's sampler found
+    valid), each gradient compared with central differences of the value; exit 1 if off."""
+    import numpy as np
+
+    from .numeric import sample_point
+
+    sizes, _ = sample_point([result.f] + [dv.expr for dv in result.derivatives],
+                            np.random.default_rng(0))
+
+    def size(d):
+        return d if isinstance(d, int) else int(sizes.get(d, 3))
+
+    data = []
+    for a in args:
+        s = symbols[a]
+        r, c = size(s.shape[0]), size(s.shape[1])
+        if (r, c) == (1, 1):
+            data.append('float(rng.uniform(0.5, 1.5))')
+        elif r == 1 or c == 1:
+            data.append(f'rng.uniform(0.5, 1.5, {max(r, c)})')
+        else:
+            kind = "symmetric" if s.symmetric else ("square" if s.shape[0] == s.shape[1] else "")
+            data.append(f'_draw(rng, ({r}, {c}), {kind!r})')
+    wrt = [args.index(n) for n in result.wrt]
+    symmetric = [bool(symbols[n].symmetric) for n in result.wrt]
+    convert = {"numpy": "a", "torch": "torch.tensor(a) if isinstance(a, numpy.ndarray) else a",
+               "jax": "jnp.asarray(a) if isinstance(a, numpy.ndarray) else a"}[backend]
+    out = ["", "", 'if __name__ == "__main__":',
+           "    # the gradients against central differences of the value, at random data",
+           "    import numpy", ""]
+    if backend == "jax":
+        out += ["    import jax", "", '    jax.config.update("jax_enable_x64", True)', ""]
+    out += [
+        "    def _draw(rng, shape, kind):",
+        '        if kind == "symmetric":',
+        "            a = rng.standard_normal(shape)",
+        "            return a @ a.T / shape[0] + numpy.eye(shape[0])",
+        '        if kind == "square":',
+        "            return numpy.eye(shape[0]) + 0.3 * rng.standard_normal(shape)",
+        "        return rng.uniform(0.5, 1.5, shape)",
+        "",
+        "    def _convert(a):",
+        f"        return {convert}",
+        "",
+        "    def _check():",
+        "        rng = numpy.random.default_rng(0)",
+        "        data = [",
+        *[f"            {d},  # {ids[a]}" for d, a in zip(data, args)],
+        "        ]",
+        f"        value, *grads = {name}(*map(_convert, data))",
+        "        worst, h = 0.0, 1e-6",
+        f"        names = {[ids[n] for n in result.wrt]!r}",
+        f"        for k, sym, g, gname in zip({wrt!r}, {symmetric!r}, grads, names):",
+        "            v = rng.standard_normal(numpy.shape(data[k]))",
+        "            if sym:",
+        "                v = (v + v.T) / 2",
+        "            plus = [d + h * v if i == k else d for i, d in enumerate(data)]",
+        "            minus = [d - h * v if i == k else d for i, d in enumerate(data)]",
+        f"            fd = (float({name}(*map(_convert, plus))[0])",
+        f"                  - float({name}(*map(_convert, minus))[0])) / (2 * h)",
+        "            an = float(numpy.sum(numpy.asarray(g) * v))",
+        "            err = abs(fd - an) / max(1.0, abs(fd), abs(an))",
+        '            print(f"grad {gname}: finite differences {fd:.10g}, gradient {an:.10g}, "',
+        '                  f"relative error {err:.1e}")',
+        "            worst = max(worst, err)",
+        "        return worst",
+        "",
+        "    raise SystemExit(0 if _check() < 1e-5 else 1)",
+    ]
+    return out
+
+
+_MODULE_NAMES = {"np", "jnp", "jax", "torch"}
+# names an argument must not take: the modules, Python's keywords and builtins (`sum` and
+# `range` are used by the generated code)
+_RESERVED = _MODULE_NAMES | set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+
+
+class _Fresh:
+    """Names for the generated locals that no argument (and no other local) has."""
+
+    def __init__(self, taken: set):
+        self.taken = taken
+        self.counts: Counter = Counter()
+
+    def __call__(self, base: str) -> str:
+        while True:
+            if base == "t":
+                candidate = f"t{self.counts[base]}"
+                self.counts[base] += 1
+            else:
+                candidate = base + "_" * self.counts[base]
+                self.counts[base] += 1
+            if candidate not in self.taken:
+                self.taken.add(candidate)
+                return candidate
+
+
+def _unique_identifiers(names) -> dict:
+    """symbol name → a distinct Python identifier (py_name, with `_` added while it clashes
+    with another argument, a module, a keyword or a builtin)."""
+    out, used = {}, set(_RESERVED)
+    for n in names:
+        ident = py_name(n)
+        while ident in used:
+            ident += "_"
+        used.add(ident)
+        out[n] = ident
+    return out
+
+
+def argument_order(result) -> list:
+    """The documented argument order: the wrt variables (in wrt order), then the other
+    variables of f in their order of appearance (in the text, or along the Expr)."""
+    present = symbols_of(result.f)
+    seen = list(result.wrt)
+    for n in list(getattr(result, "written", ())) + _appearance(result.f):
+        if n in present and n not in seen:
+            seen.append(n)
+    return seen
+
+
+def _appearance(e: E.Expr) -> list:
+    """Symbol names of e, left to right."""
+    out: list = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, E.Symbol):
+            if n.name not in out:
+                out.append(n.name)
+            continue
+        stack.extend(reversed(n.args))
+    return out
+
+
+def _one_line(text: str) -> str:
+    """User text made printable on one line: line breaks and every other non-printable
+    character written as their escapes (`\\n`), so it cannot start a line of code."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def _comment(text: str) -> str:
+    return "# " + _one_line(text)
+
+
+def _docstring(lines: list, indent: str) -> str:
+    """A docstring holding `lines` exactly (each made one printable line): backslashes and
+    quotes are escaped, so no `\"\"\"`, `\\x…` or `\\N{…}` in the text can end or break it."""
+    def esc(line):
+        return _one_line(line).replace("\\", "\\\\").replace('"', '\\"')
+
+    body = [esc(lines[0])] + [(indent + esc(l)) if l else "" for l in lines[1:]]
+    return indent + '"""' + "\n".join(body) + "\n" + indent + '"""'
+
+
+def _shape_checks(symbols: dict, args: list, ids: dict) -> list:
+    """Lines that check the number of dimensions and that shared sizes agree (the messages
+    are Python literals made by repr, whatever the names hold)."""
     out = []
     first: dict = {}
     for a in args:
         s = symbols[a]
         nd = 0 if s.shape == (1, 1) else (1 if 1 in s.shape else 2)
-        var = py_name(a)
+        var = ids[a]
+        label = _one_line(a)
         if nd:
-            out.append(f"    assert {var}.ndim == {nd}, \"{a} must be a {'vector' if nd == 1 else 'matrix'}\"")
-        dims = [s.shape[0]] if nd == 1 else (list(s.shape) if nd == 2 else [])
+            kind = "vector" if nd == 1 else "matrix"
+            out.append(f"    assert {var}.ndim == {nd}, {f'{label} must be a {kind}'!r}")
+        dims = [s.shape[0] if s.shape[0] != 1 else s.shape[1]] if nd == 1 else (list(s.shape) if nd == 2 else [])
         for axis, d in enumerate(dims):
             if isinstance(d, int):
-                out.append(f"    assert {var}.shape[{axis}] == {d}, \"{a}: size {axis} must be {d}\"")
+                out.append(f"    assert {var}.shape[{axis}] == {d}, {f'{label}: size {axis} must be {d}'!r}")
             elif d in first:
-                other, oaxis = first[d]
-                why = f"{a} must be square" if other == var else f"{a} and {other} disagree on the size {d}"
-                out.append(f"    assert {var}.shape[{axis}] == {other}.shape[{oaxis}], \"{why}\"")
+                other, oaxis, olabel = first[d]
+                why = (f"{label} must be square" if other == var
+                       else f"{label} and {olabel} disagree on the size {_one_line(d)}")
+                out.append(f"    assert {var}.shape[{axis}] == {other}.shape[{oaxis}], {why!r}")
             else:
-                first[d] = (var, axis)
+                first[d] = (var, axis, label)
     return out
 
 

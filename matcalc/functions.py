@@ -176,7 +176,7 @@ FUNCTIONS_LIST = [
     ),
     Function(
         "step", lambda u: E.Zero(*u.shape), lambda np, x: np.heaviside(x, 0.0),
-        "{ns}.heaviside({u}, 0.0)", "step'(u) = 0 (u ≠ 0)", torch="({u} > 0).to(torch.float64)",
+        "{ns}.heaviside({u}, 0.0)", "step'(u) = 0 (u ≠ 0)", torch="torch.relu(torch.sign({u}))",
         sympy=lambda sp, t: sp.Heaviside(t, 0), at_zero=Fraction(0), values=(0, 1),
     ),
     Function(

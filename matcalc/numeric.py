@@ -16,6 +16,7 @@ import numpy as np
 from . import expr as E
 from . import functions
 from .errors import DeclarationError
+from .simplify import stable_form
 from .walk import RuleTable, symbols_in
 
 EVAL_RULES = RuleTable()
@@ -149,6 +150,14 @@ def _one_plus(e: E.Expr):
 
 @eval_rule(E.Func)
 def ev_func(V, e):
+    if e.name == "log" and isinstance(e.arg, E.Softmax):  # log-softmax, the maxima shifted out
+        u = V.ev(e.arg.arg)
+        axis = 0 if e.cols == 1 else 1
+        z = u - np.max(u, axis=axis, keepdims=True)
+        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    stable = stable_form(e)  # ln σ(u) = −softplus(−u), … (simplify.STABLE_RULES)
+    if stable is not None:
+        return V.ev(stable)
     if e.name == "log" and isinstance(e.arg, E.Det):
         sign, logdet = np.linalg.slogdet(V.ev(e.arg.arg))
         return np.array([[logdet if sign > 0 else np.nan]])

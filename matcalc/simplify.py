@@ -92,15 +92,67 @@ def trace_to_scalar(e):
 
 
 def log_softmax(e):
-    """ln softmax(u) = u − ln(Σ exp(u)) 1 (log-sum-exp); row-wise u − ln(exp(u) 1) 1ᵀ."""
+    """ln softmax(u) = u − logsumexp(u) 1 (the log-sum-exp shift: no exp overflows, no log 0);
+    row-wise ln softmax(Z) = Z − ln(exp(Z) 1) 1ᵀ (evaluated and printed with the row maxima
+    shifted out, numeric.py and printing/numpy.py)."""
     if isinstance(e, E.Func) and e.name == "log" and isinstance(e.arg, E.Softmax):
         u = e.arg.arg
         if u.cols == 1:
-            return E.sub(u, E.mul(E.func("log", E.sum_entries(E.func("exp", u))), E.Ones(*u.shape)))
+            return E.sub(u, E.mul(E.logsumexp(u), E.Ones(*u.shape)))
         k = u.cols
         row_lse = E.func("log", E.mul(E.func("exp", u), E.Ones(k, 1)))
         return E.sub(u, E.mul(row_lse, E.Ones(1, k)))
     return e
+
+
+def log_sigmoid(e):
+    """ln σ(u) = −softplus(−u): finite where σ(u) underflows to 0 (u ≪ 0)."""
+    if isinstance(e, E.Func) and e.name == "log" and isinstance(e.arg, E.Func) and e.arg.name == "sigmoid":
+        return E.neg(E.func("softplus", E.neg(e.arg.arg)))
+    return e
+
+
+def _one_minus_sigmoid(e):
+    """u when e is 1 − σ(u) (scalar or elementwise), else None."""
+    if isinstance(e, E.Add) and len(e.terms) == 2:
+        for one, other in (e.terms, reversed(e.terms)):
+            if (isinstance(one, E.Const) and one.value == 1) or isinstance(one, E.Ones):
+                s = E.neg(other)
+                if isinstance(s, E.Func) and s.name == "sigmoid" and s.shape == e.shape:
+                    return s.arg
+    return None
+
+
+def log_one_minus_sigmoid(e):
+    """ln(1 − σ(u)) = −softplus(u): finite where 1 − σ(u) rounds to 0 (u ≫ 0)."""
+    if isinstance(e, E.Func) and e.name == "log":
+        u = _one_minus_sigmoid(e.arg)
+        if u is not None:
+            return E.neg(E.func("softplus", u))
+    return e
+
+
+# Rules that turn a value that overflows or takes log 0 at extreme arguments into a stable
+# one; the evaluator and the code printers apply them too (`stable_form`).
+STABLE_RULES = (log_softmax, log_sigmoid, log_one_minus_sigmoid)
+
+
+def stable_form(e: E.Expr):
+    """e rewritten by the first stable-value rule that applies at its top node, or None.
+    (A row-wise ln softmax(Z) is left to the evaluator and the printers, which shift out
+    the row maxima themselves.)"""
+    if isinstance(e, E.Func) and isinstance(e.arg, E.Softmax) and e.arg.cols != 1:
+        return None
+    for rule in STABLE_RULES:
+        r = rule(e)
+        if r is not e and r != e:
+            return r
+    return None
+
+
+def stabilized(e: E.Expr) -> E.Expr:
+    """e with every node a stable-value rule applies to rewritten (codegen prints this)."""
+    return map_bottom_up(e, lambda n: stable_form(n) or n, {})
 
 
 def _bases(f: E.Expr):
@@ -268,7 +320,8 @@ push_transpose.quiet = orient_scalar.quiet = linear_through.quiet = True  # book
 RULES = (
     push_transpose, inverse_of_product, linear_through, trace_to_scalar, sum_of_hadamard,
     det_rules, sigmoid_identity, sign_over_abs, merge_diagonals, orient_scalar,
-    commutation_right, log_softmax, inner_with_hadamard, sign_out_of_sum,
+    commutation_right, log_softmax, log_sigmoid, log_one_minus_sigmoid, inner_with_hadamard,
+    sign_out_of_sum,
 )
 
 

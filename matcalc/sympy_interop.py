@@ -112,7 +112,7 @@ def to_sympy(e: E.Expr):
     return go(e)
 
 
-def from_sympy(s) -> E.Expr:
+def from_sympy(s, fold: bool = True) -> E.Expr:
     """The matcalc expression of a SymPy matrix expression (MatrixSymbol, MatMul, MatAdd,
     Transpose, Inverse, Trace, Determinant, HadamardProduct, log, exp, …)."""
     sp = _sp()
@@ -125,6 +125,8 @@ def from_sympy(s) -> E.Expr:
         return str(d)
 
     def go(x):
+        if isinstance(x, sp.Sum) and x.has(MatrixElement):  # (xᵀ A x)[0, 0] written out
+            return go(_indexed_to_matrix(x))
         found = _as_function(x)
         if found is not None:
             return E.func(found[0], go(found[1]))
@@ -142,6 +144,12 @@ def from_sympy(s) -> E.Expr:
             return E.Zero(dim(x.shape[0]), dim(x.shape[1]))
         if isinstance(x, sp.OneMatrix):
             return E.Ones(dim(x.shape[0]), dim(x.shape[1]))
+        if isinstance(x, sp.MatPow):
+            return _matrix_power(go(x.base), x.exp)
+        if isinstance(x, sp.Trace) and isinstance(x.arg, sp.MatMul):
+            ones = _sum_of_entries(x.arg)  # 1ᵀ A 1: how to_sympy writes sum(A)
+            if ones is not None:
+                return E.sum_entries(go(ones))
         args = [go(a) for a in x.args] if not isinstance(x, ElementwiseApplyFunction) else None
         if isinstance(x, (sp.MatAdd, sp.Add)):
             return E.add(*args)
@@ -177,7 +185,106 @@ def from_sympy(s) -> E.Expr:
             return go(x.parent)
         raise DerivationError(f"matcalc has no counterpart for the SymPy {type(x).__name__} in {x}")
 
-    return go(s)
+    e = go(s)
+    return _fold_definitions(e) if fold else e
+
+
+def _indexed_to_matrix(x):
+    """A sum over matrix entries as a matrix expression (SymPy's array conversion)."""
+    from sympy.tensor.array.expressions import convert_array_to_matrix, convert_indexed_to_array
+
+    try:
+        return convert_array_to_matrix(convert_indexed_to_array(x))
+    except Exception as err:  # noqa: BLE001 - SymPy raises many kinds here
+        raise DerivationError(f"matcalc has no counterpart for the SymPy index sum {x}: write it "
+                              f"as a matrix expression ({type(err).__name__})") from None
+
+
+def _matrix_power(base: E.Expr, exponent) -> E.Expr:
+    """X**k for a SymPy MatPow: a 1×1 base is a scalar power; an integer k a product."""
+    sp = _sp()
+    if not exponent.is_number:
+        raise DerivationError(f"matcalc needs numeric exponents, not {exponent}")
+    p = Fraction(str(sp.nsimplify(exponent)))
+    if base.is_scalar:
+        return E.power(base, p)
+    if p.denominator != 1:
+        raise DerivationError(f"matcalc has no matrix power {p} of a matrix (only integer powers)")
+    k = int(p)
+    if k == 0:
+        return E.Identity(base.rows)
+    return E.mul(*([base if k > 0 else E.inv(base)] * abs(k)))
+
+
+def _sum_of_entries(m):
+    """A of a SymPy product 1ᵀ A 1 (the ones of the right sizes at both ends), else None."""
+    sp = _sp()
+    numbers = [f for f in m.args if not isinstance(f, sp.MatrixExpr)]  # c 1ᵀ A 1 = 1ᵀ (c A) 1
+    factors = [f for f in m.args if isinstance(f, sp.MatrixExpr)]
+    if len(factors) >= 2 and isinstance(factors[0], sp.OneMatrix) and factors[0].shape[0] == 1:
+        inner = factors[1:]
+        if isinstance(inner[-1], sp.OneMatrix) and inner[-1].shape[1] == 1 and len(inner) > 1:
+            inner = inner[:-1]
+        if inner[-1].shape[1] == 1 or len(factors) > 2:
+            return sp.MatMul(*numbers, *inner) if numbers or len(inner) > 1 else inner[0]
+    return None
+
+
+# Nodes SymPy has no class for, which to_sympy writes out by their definition(); from_sympy
+# folds a definition back into the node (softmax(u), logsumexp(u)), with u any exp argument.
+FOLDED = (E.softmax, E.logsumexp)
+
+
+def _fold_definitions(e: E.Expr) -> E.Expr:
+    from .walk import map_bottom_up
+
+    def fold(n):
+        for u in {m.arg for m in _exp_nodes(n)}:
+            for make in FOLDED:
+                try:
+                    candidate = make(u)
+                except Exception:  # noqa: BLE001 - u is not an argument this node takes
+                    continue
+                if type(candidate) is type(n):
+                    continue
+                d = from_sympy(to_sympy(candidate), fold=False)
+                if candidate.shape == n.shape and d == n:
+                    return candidate
+                inside = _replace_in_product(n, d, candidate)  # x^T exp(u) / sum(exp(u))
+                if inside is not None:
+                    return fold(inside)
+        return n
+
+    return map_bottom_up(e, fold, {})
+
+
+def _replace_in_product(n: E.Expr, d: E.Expr, node: E.Expr):
+    """The product n with the factors of the product d (its scalars, a run of its chain)
+    replaced by node, or None when n does not hold them all."""
+    if not (isinstance(n, E.MatMul) and isinstance(d, E.MatMul) and d.coeff == 1):
+        return None
+    scalars = list(n.scalars)
+    for f in d.scalars:
+        if f not in scalars:
+            return None
+        scalars.remove(f)
+    chain, k = list(n.chain), len(d.chain)
+    for i in range(len(chain) - k + 1):
+        if tuple(chain[i:i + k]) == tuple(d.chain):
+            placed = [node] if k else []
+            rest = chain[:i] + placed + chain[i + k:]
+            extra = [node] if not k else []
+            return E.mul(E.Const(n.coeff), *scalars, *extra, *rest)
+    return None
+
+
+def _exp_nodes(e: E.Expr):
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, E.Func) and n.name == "exp":
+            yield n
+        stack.extend(n.args)
 
 
 @lru_cache(maxsize=1)
@@ -191,7 +298,7 @@ def _body_patterns():
         if record.sympy is None:
             continue
         pattern = record.sympy(sp, w)
-        if not (isinstance(pattern, sp.Function) and len(pattern.args) == 1):
+        if not (isinstance(pattern, sp.Function) and pattern.args == (w,)):
             out.append((record, pattern))
     out.sort(key=lambda rp: -sp.count_ops(rp[1]))
     return w, out
@@ -201,8 +308,10 @@ def _as_function(x):
     """(record name, argument) when the scalar SymPy expression x is one of the records'
     bodies applied to an argument (Max(0, u) is relu(u), 1/(1 + e^(-u)) is sigmoid(u))."""
     sp = _sp()
-    if isinstance(x, sp.MatrixExpr) or x.is_Atom or isinstance(x, sp.Function) and len(x.args) == 1:
+    if isinstance(x, sp.MatrixExpr) or x.is_Atom or x.has(sp.MatrixExpr):
         return None
+    if isinstance(x, sp.Function) and len(x.args) == 1 and not isinstance(x, sp.log):
+        return None  # sin(u) is matched by name; log(1 + e^u) may be softplus(u)
     w, patterns = _body_patterns()
     for record, pattern in patterns:
         m = x.match(pattern)

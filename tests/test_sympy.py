@@ -85,3 +85,57 @@ def test_result_to_sympy_and_from_sympy_input():
     assert isinstance(s, sp.MatrixExpr)
     e = matcalc.from_sympy(sp.Trace(A * X * B))
     assert str(matcalc.derive(e, {"X": matcalc.parse("X", dim="X=3x3")}).expr) == "A^T B^T"
+
+
+# ---------------------------------------------------------------- issue 17: ordinary SymPy input
+
+n = sp.Symbol("n", integer=True, positive=True)
+Xn, An = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("A", n, n)
+xn = sp.MatrixSymbol("x", n, 1)
+
+
+def _ordinary_input():
+    from sympy.matrices.expressions.diagonal import DiagMatrix
+
+    return [
+        (Xn ** 2, "X X"), ((xn.T * An * xn)[0, 0], "x^T A x"), (DiagMatrix(xn), "diag(x)"),
+        (sp.sin(sp.Trace(Xn)), "sin(tr(X))"), (sp.Trace(Xn * Xn), "tr(X X)"), (Xn ** 3, "X X X"),
+        (Xn ** -2, "X^-1 X^-1"), (sp.log(sp.exp(sp.Symbol("alpha")) + 1), "softplus(alpha)"),
+    ]
+
+
+def test_from_sympy_reads_ordinary_sympy_input():
+    from matcalc.simplify import equal
+
+    for s, text in _ordinary_input():
+        got = matcalc.from_sympy(s)
+        assert equal(got, matcalc.parse(text, matrix="X,A", vector="x", dim={"X": "n", "A": "n", "x": "n"})) \
+            or str(got).replace(" ", "") == text.replace(" ", ""), (s, got)
+
+
+@pytest.mark.parametrize("text", ["tr(X^2)", "tr(diag(x) A)", "X^3", "diag(X)", "norm(x)", "sin(alpha)",
+                                  "cos(alpha)", "sqrt(alpha)", "relu(x)", "softplus(x)", "abs(x)",
+                                  "softmax(x)", "logsumexp(x)", "softplus(alpha)", "relu(alpha)",
+                                  "x^T softmax(W x)", "sum(softmax(X))", "X^-2 + sum(3 X) I"])
+def test_to_sympy_and_back_is_the_same_expression(text):
+    from matcalc.simplify import equal
+
+    e = matcalc.parse(text)
+    back = matcalc.from_sympy(matcalc.to_sympy(e))
+    assert back == e or (" + " in text and equal(back, e)), (matcalc.to_sympy(e), back)
+
+
+def test_diff_accepts_sympy_and_expr_input():
+    f = (xn.T * An * xn)[0, 0] + sp.sin(sp.Trace(Xn))
+    r = matcalc.diff(f, xn)  # the variable as a SymPy MatrixSymbol, or by name
+    assert str(r) == "(A + A^T) x"
+    assert str(matcalc.diff(f, "X")) == "cos(tr(X)) I"
+    e = matcalc.parse("x^T A x")
+    assert str(matcalc.diff(e, "x")) == "(A + A^T) x"
+    # and checked by finite differences
+    for wrt in ("X", "x", "A"):
+        assert matcalc.verify(matcalc.diff(f, wrt)), wrt
+    with pytest.raises(matcalc.MatcalcError, match="string, a matcalc Expr or a SymPy"):
+        matcalc.diff(42, "x")
+    with pytest.raises(matcalc.MatcalcError, match="no counterpart"):
+        matcalc.diff(sp.Piecewise((sp.Symbol("a"), sp.Symbol("a") > 0), (0, True)), "a")

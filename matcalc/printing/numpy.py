@@ -19,12 +19,29 @@ from fractions import Fraction
 
 from .. import expr as E
 from .. import functions
+from ..decls import GREEK_LETTER_NAMES
+from ..simplify import stable_form
 
 
 def py_name(name: str) -> str:
-    """A Python identifier for a symbol: `lambda` → `lambda_`, `W_{12}` → `W_12`."""
-    n = name.replace("{", "").replace("}", "").replace("δ", "delta")
-    return n + "_" if keyword.iskeyword(n) else n
+    """A Python identifier for a symbol, built by matcalc from the name's letters, never the
+    user's text verbatim: `lambda` → `lambda_`, `W_{12}` → `W_12`, `δ` → `delta`; any other
+    character becomes `_` (so the result is always an ASCII identifier, never a keyword;
+    code_generation.py makes the identifiers of one module distinct)."""
+    out = []
+    for c in str(name):
+        if c in "{}":
+            continue
+        if c in GREEK_LETTER_NAMES:
+            out.append(GREEK_LETTER_NAMES[c])
+        elif c.isascii() and (c.isalnum() or c == "_"):
+            out.append(c)
+        elif not out or out[-1] != "_":
+            out.append("_")
+    n = "".join(out) or "_"
+    if n[0].isdigit():
+        n = "_" + n
+    return n + "_" if keyword.iskeyword(n) or keyword.issoftkeyword(n) else n
 
 
 def _ndim(shape) -> int:
@@ -51,9 +68,17 @@ def _kind(shape) -> str:
 class NumpyPrinter:
     ns = "np"
 
-    def __init__(self, dim_sources: dict | None = None, temps: dict | None = None):
+    def __init__(self, dim_sources: dict | None = None, temps: dict | None = None,
+                 names: dict | None = None, like: str | None = None):
         self.dim_sources = dict(dim_sources or {})
         self.temps = temps if temps is not None else {}  # Expr → name of a computed value
+        self.names = names if names is not None else {}  # symbol name → Python identifier
+        # an input array whose dtype and device the constants (I, ones, zeros) follow
+        self.like = like
+
+    def ident(self, name: str) -> str:
+        """The Python identifier of a symbol (code_generation.py chooses unique ones)."""
+        return self.names.get(name) or py_name(name)
 
     # -- the calls that differ between backends
     def eye(self, n: str) -> str:
@@ -64,6 +89,15 @@ class NumpyPrinter:
 
     def zeros(self, shape: str) -> str:
         return f"{self.ns}.zeros({shape})"
+
+    def arange(self, n: str) -> str:
+        return f"{self.ns}.arange({n})"
+
+    def rowmax(self, u: str) -> str:
+        return f"{u}.max(axis=1, keepdims=True)"
+
+    def rowsum(self, u: str) -> str:
+        return f"{u}.sum(axis=1, keepdims=True)"
 
     def function(self, name: str, u: str) -> str:
         """f(u) in this backend, from the function's record."""
@@ -78,7 +112,7 @@ class NumpyPrinter:
             if isinstance(n, E.Symbol):
                 for axis, d in enumerate(n.shape):
                     if d != 1 and not isinstance(d, int) and d not in self.dim_sources:
-                        var = py_name(("d" if n.diff else "") + n.name)
+                        var = self.ident(("d" if n.diff else "") + n.name)
                         self.dim_sources[d] = f"{var}.shape[{axis if _ndim(n.shape) == 2 else 0}]"
             stack.extend(n.args)
 
@@ -106,7 +140,7 @@ class NumpyPrinter:
 
     # -- leaves
     def _print_Symbol(self, e):
-        return py_name(("d" if e.diff else "") + e.name)
+        return self.ident(("d" if e.diff else "") + e.name)
 
     def _print_Const(self, e):
         v = e.value
@@ -119,10 +153,11 @@ class NumpyPrinter:
     def _print_SumOver(self, e):
         if e.is_count:
             return self.dim(e.n)
-        return f"sum(({self.p(e.body)} for {e.index} in range({self.dim(e.n)})), start=0.0)"
+        i = py_name(e.index)
+        return f"sum(({self.p(e.body)} for {i} in range({self.dim(e.n)})), start=0.0)"
 
     def _print_Indexed(self, e):
-        return f"{self.p(e.data)}[{e.index}]"
+        return f"{self.p(e.data)}[{py_name(e.index)}]"
 
     def _print_Identity(self, e):
         return self.eye(self.dim(e.n))
@@ -146,11 +181,17 @@ class NumpyPrinter:
     def _print_Commutation(self, e):
         m, n = self.dim(e.m), self.dim(e.n)
         # row i*n + j of K holds its 1 in column i + j*m
-        return f"{self.eye(f'{m} * {n}')}[{self.ns}.arange({m} * {n}).reshape(({n}, {m})).T.reshape(-1)]"
+        return f"{self.eye(f'{m} * {n}')}[{self.arange(f'{m} * {n}')}.reshape(({n}, {m})).T.reshape(-1)]"
 
     # -- sums and products
     def _print_Add(self, e):
-        return "(" + " + ".join(self.p(t) for t in e.terms) + ")"
+        out = self.p(e.terms[0])
+        for t in e.terms[1:]:
+            if isinstance(t, E.MatMul) and t.coeff < 0 and t not in self.temps:
+                out += f" - {self.p(E.neg(t))}"
+            else:
+                out += f" + {self.p(t)}"
+        return f"({out})"
 
     def _chain(self, chain) -> str:
         """A product of non-scalar factors, in a cheap order."""
@@ -209,6 +250,8 @@ class NumpyPrinter:
 
     def _print_MatMul(self, e):
         parts = []
+        if e.coeff == -1 and (e.scalars or e.chain):
+            return f"(-{self.p(E.neg(e))})"
         if e.coeff != 1:
             parts.append(self._print_Const(E.Const(e.coeff)))
         parts.extend(self.p(f) for f in e.scalars)
@@ -247,6 +290,16 @@ class NumpyPrinter:
         return f"{self.ns}.diag({self.p(e.arg)})"
 
     def _print_Func(self, e):
+        if e.name == "log" and isinstance(e.arg, E.Softmax):  # log-softmax: the maxima shifted out
+            u = self.p(e.arg.arg)
+            if _ndim(e.shape) < 2:
+                z = f"({u} - {self.ns}.max({u}))"
+                return f"({z} - {self.ns}.log({self.ns}.sum({self.ns}.exp({z}))))"
+            z = f"({u} - {self.rowmax(u)})"
+            return f"({z} - {self.ns}.log({self.rowsum(f'{self.ns}.exp({z})')}))"
+        stable = stable_form(e)  # ln σ(u) = −softplus(−u), … (simplify.STABLE_RULES)
+        if stable is not None:
+            return self.p(stable)
         if e.name == "log" and isinstance(e.arg, E.Det):
             return f"{self.ns}.linalg.slogdet({self.p(e.arg.arg)})[1]"
         if e.name == "log" and isinstance(e.arg, E.Add) and len(e.arg.terms) == 2:
@@ -271,8 +324,8 @@ class NumpyPrinter:
         u, ns = self.p(e.arg), self.ns
         if _ndim(e.shape) < 2:  # a vector (1-D): over its entries
             return f"({ns}.exp({u} - {ns}.max({u})) / {ns}.sum({ns}.exp({u} - {ns}.max({u}))))"
-        z = f"{ns}.exp({u} - {u}.max(axis=1, keepdims=True))"  # each row of a batch
-        return f"({z} / {z}.sum(axis=1, keepdims=True))"
+        z = f"{ns}.exp({u} - {self.rowmax(u)})"  # each row of a batch
+        return f"({z} / {self.rowsum(z)})"
 
     def correlate(self, x: str, k: str) -> str:
         return f"{self.ns}.correlate({x}, {k}, 'valid')"
@@ -309,16 +362,34 @@ class NumpyPrinter:
 
 
 class JaxPrinter(NumpyPrinter):
+    """JAX: constants take the dtype of an input array (float32 stays float32 with x64 on)."""
+
     ns = "jnp"
+
+    def _dtype(self):
+        return f", dtype={self.like}.dtype" if self.like else ""
+
+    def eye(self, n):
+        return f"jnp.eye({n}{self._dtype()})"
+
+    def ones(self, shape):
+        return f"jnp.ones({shape}{self._dtype()})"
+
+    def zeros(self, shape):
+        return f"jnp.zeros({shape}{self._dtype()})"
 
 
 class TorchPrinter(NumpyPrinter):
-    """PyTorch: float64 constants, and the few calls whose names differ from NumPy's."""
+    """PyTorch: constants on the dtype and device of an input tensor (`x.new_ones`), never a
+    hard-coded dtype; and the few calls whose names differ from NumPy's."""
 
     ns = "torch"
 
+    def _like(self):
+        return f", dtype={self.like}.dtype, device={self.like}.device" if self.like else ""
+
     def eye(self, n):
-        return f"torch.eye({n}, dtype=torch.float64)"
+        return f"torch.eye({n}{self._like()})"
 
     def correlate(self, x, k):
         return f"torch.nn.functional.conv1d({x}.view(1, 1, -1), {k}.view(1, 1, -1)).view(-1)"
@@ -327,11 +398,19 @@ class TorchPrinter(NumpyPrinter):
         return f"torch.nn.functional.conv_transpose1d({w}.view(1, 1, -1), {k}.view(1, 1, -1)).view(-1)"
 
     def ones(self, shape):
-        return f"torch.ones({shape}, dtype=torch.float64)"
+        return f"{self.like}.new_ones({shape})" if self.like else f"torch.ones({shape})"
 
     def zeros(self, shape):
-        return f"torch.zeros({shape}, dtype=torch.float64)"
+        return f"{self.like}.new_zeros({shape})" if self.like else f"torch.zeros({shape})"
 
+    def arange(self, n):
+        return f"torch.arange({n}, device={self.like}.device)" if self.like else f"torch.arange({n})"
+
+    def rowmax(self, u):
+        return f"torch.amax({u}, dim=1, keepdim=True)"
+
+    def rowsum(self, u):
+        return f"torch.sum({u}, dim=1, keepdim=True)"
 
 
 PRINTERS = {"numpy": NumpyPrinter, "jax": JaxPrinter, "torch": TorchPrinter}
