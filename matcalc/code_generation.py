@@ -62,7 +62,15 @@ def _common_subexpressions(roots) -> list:
     for e in list(uses):  # -e is e, negated
         if isinstance(e, E.Add) and E.neg(e) in uses and E.neg(e) is not e:
             uses[e] += uses[E.neg(e)]
-    return [e for e in order if uses[e] > 1 and not _cheap(e, uses[e])]
+    # a node with a free index (x_i inside Σ_i) has a value only inside its loop
+    return [e for e in order if uses[e] > 1 and not _cheap(e, uses[e]) and not e.indices]
+
+
+def _vectorized(f: E.Expr) -> E.Expr:
+    """f with its Σ_i sums in matrix form (checked equal), or f itself."""
+    from .vectorize import checked_matrix_form
+
+    return checked_matrix_form(f) or f
 
 
 def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
@@ -91,8 +99,9 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
     if not f.is_scalar:
         raise DeclarationError("codegen writes value-and-gradient functions of a scalar f")
     source = expr if isinstance(expr, str) else to_text(f)
-    grads = [dv.expr for dv in result.derivatives] if gradients else []
-    f_code = stabilized(f)  # ln σ(u) = −softplus(−u), log-softmax, …: finite at extreme u
+    # Σ_i sums are computed in their matrix form (X, y at once, no Python loop) where one is known
+    grads = [dv.matrix_form or dv.expr for dv in result.derivatives] if gradients else []
+    f_code = stabilized(_vectorized(f))  # ln σ(u) = −softplus(−u), log-softmax, …: finite at extreme u
     roots = [f_code, *grads]
     symbols = {**symbols_of(f), **{dv.name: dv.variable for dv in result.derivatives}}
     args = argument_order(result)
