@@ -285,33 +285,37 @@ def _kind(f: E.Expr, x: E.Symbol) -> str:
     return "differential"
 
 
+def _distinct_nodes(f: E.Expr):
+    """Every distinct node of f once, parents before children (a read-only walk)."""
+    seen, stack = set(), [f]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        stack.extend(reversed(n.args))
+
+
 def kink_notes(f: E.Expr) -> list:
     """A note per function of f that is not differentiable everywhere (its record says which
     subgradient is used)."""
     from . import functions
-    from .walk import map_bottom_up
 
     found: list = []
-
-    def visit(n):
+    for n in _distinct_nodes(f):
         if isinstance(n, E.Func):
             note = functions.get(n.name).kink
             if note and note not in found:
                 found.append(note)
-        return n
-
-    map_bottom_up(f, visit)
     return found
 
 
 def rank_notes(f: E.Expr) -> list:
     """A note per determinant or inverse of a product whose symbolic sizes decide whether it
     is singular (`det(Z P)`, Z n×m: singular when m < n): the answer assumes full rank."""
-    from .walk import map_bottom_up
-
     found: list = []
-
-    def visit(n):
+    for n in _distinct_nodes(f):
         if isinstance(n, (E.Det, E.Inverse)):
             b = E.rank_bottleneck(n.arg)
             if b and b[0] == "assumed":
@@ -320,9 +324,6 @@ def rank_notes(f: E.Expr) -> list:
                         + (" and the determinant is 0)" if isinstance(n, E.Det) else ")"))
                 if note not in found:
                     found.append(note)
-        return n
-
-    map_bottom_up(f, visit)
     return found
 
 

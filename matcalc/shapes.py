@@ -9,7 +9,6 @@ names) and says in a note which one it chose.
 """
 from __future__ import annotations
 
-import copy
 import itertools
 import re
 from fractions import Fraction
@@ -784,7 +783,7 @@ def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: s
         return b
 
     if not bases or observation_kinds is not None:  # the reading of x_i, y_i is given
-        tree = copy.deepcopy(raw)
+        tree = raw.clone()
         return attempt({b: (observation_kinds or {}).get(b, _default_observation_kind(b)) for b in bases}, tree), tree
     if len(bases) > 6:
         raise ParseError(f"too many indexed names in one expression ({len(bases)}; the limit is 6)")
@@ -792,7 +791,7 @@ def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: s
     found = []
     for choice in itertools.product(("vector", "scalar"), repeat=len(bases)):
         observation_kinds = dict(zip(bases, choice))
-        tree = copy.deepcopy(raw)
+        tree = raw.clone()
         try:
             b = attempt(observation_kinds, tree)
         except ShapeError:
@@ -802,7 +801,7 @@ def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: s
         broadcasts = sum(1 for n in walk_raw(tree) if n.op == "add" and n.data == "broadcast")
         found.append(((broadcasts, changes, not scalar_result, tuple(c == "scalar" for c in choice)), b, tree))
     if not found:
-        attempt(defaults, copy.deepcopy(raw))  # raises the error of the default reading
+        attempt(defaults, raw.clone())  # raises the error of the default reading
     found.sort(key=lambda f: f[0])
     _, b, tree = found[0]
     return b, tree

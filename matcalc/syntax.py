@@ -8,7 +8,6 @@ leaves this module.
 """
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from fractions import Fraction
@@ -75,6 +74,25 @@ class Raw:
         self.op, self.kids, self.start, self.end, self.data = op, list(kids), start, end, data
         self.shape = None
         self.elementwise = False  # exp.(X)
+
+    def clone(self) -> "Raw":
+        """A fresh copy for one reading of the names (inference writes shapes and ops into
+        the nodes); far cheaper than copy.deepcopy. Exponents (a Raw in `data`) are copied."""
+        stack, root = [(self, None)], None
+        while stack:
+            node, parent = stack.pop()
+            data = node.data
+            if isinstance(data, Raw):
+                data = data.clone()
+            twin = Raw.__new__(Raw)
+            twin.op, twin.kids, twin.start, twin.end, twin.data = node.op, [], node.start, node.end, data
+            twin.shape, twin.elementwise = node.shape, node.elementwise
+            if parent is None:
+                root = twin
+            else:
+                parent.kids.append(twin)
+            stack.extend((k, twin) for k in reversed(node.kids))
+        return root
 
 
 def span(*nodes):
@@ -414,7 +432,7 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 # elementwise max(a, b) = b + relu(a - b), min(a, b) = a - relu(a - b): the max
                 # gate, its gradient routed to the larger input (the subgradient at ties)
                 a, b = args
-                gap = Raw("call", [Raw("add", [copy.deepcopy(a), Raw("neg", [copy.deepcopy(b)], b.start, b.end)],
+                gap = Raw("call", [Raw("add", [a.clone(), Raw("neg", [b.clone()], b.start, b.end)],
                                        start, end)], start, end, "relu")
                 if word == "max":
                     return Raw("add", [b, gap], start, end)

@@ -200,12 +200,12 @@ def matrix_form(e: E.Expr) -> E.Expr:
 def checked_matrix_form(e: E.Expr, points: int = 2):
     """The matrix form of e if it has sums a rule covers, checked equal to e at random
     points (never shown unchecked); else None."""
-    import numpy as np
+    if not has_sums(e):
+        return None
+    import numpy as np  # only now: a plain diff does not load NumPy
 
     from .numeric import NoValidPoint, evaluate, sample_point
 
-    if not has_sums(e):
-        return None
     m = matrix_form(e)
     if m == e:
         return None
