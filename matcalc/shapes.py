@@ -646,12 +646,15 @@ class _Builder:
     def build_mul(self, r, kids):
         """Products left to right; a finished 1×1 run (`xᵀx` in `xᵀx I`) scales what follows."""
         runs, run = [], []
+        first = last = None  # the run's first and last non-scalar factors (linear in the length)
         for k in kids:
-            chain = [f for f in run if not f.is_scalar]
-            if chain and chain[0].rows == 1 and chain[-1].cols == 1 and not k.is_scalar:
+            if first is not None and first.rows == 1 and last.cols == 1 and not k.is_scalar:
                 runs.append(E.mul(*run))
-                run = []
+                run, first, last = [], None, None
             run.append(k)
+            if not k.is_scalar:
+                first = k if first is None else first
+                last = k
         return E.mul(*runs, E.mul(*run))
 
     build_word = build_mul
