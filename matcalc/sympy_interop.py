@@ -13,6 +13,7 @@ from functools import lru_cache
 from . import expr as E
 from . import functions
 from .errors import DerivationError
+from .walk import RuleTable
 
 
 def _sp():
@@ -53,63 +54,142 @@ def _unary_table():
             (E.Diag, DiagMatrix, E.diag), (E.DiagPart, DiagonalOf, E.diag_part)]
 
 
+TO_SYMPY = RuleTable()  # node type → rule(node, converted children) → SymPy expression
+to_rule = TO_SYMPY.rule
+
+
 def to_sympy(e: E.Expr):
-    """A SymPy (matrix) expression equal to e."""
-    sp = _sp()
-    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    """A SymPy (matrix) expression equal to e: one rule per node type (TO_SYMPY); a node
+    without one is converted through its definition() in other nodes, or named in the error."""
+    _register_unary_rules()
+    memo: dict = {}
 
     def go(n):
-        if isinstance(n, E.Symbol):
-            name = ("d" if n.diff else "") + n.name
-            if n.is_scalar:
-                return sp.Symbol(name)
-            return sp.MatrixSymbol(name, _dim(n.nrows), _dim(n.ncols))
-        if isinstance(n, E.Const):
-            v = n.value
-            return sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else sp.Float(v)
-        if isinstance(n, E.Identity):
-            return sp.Identity(_dim(n.n))
-        if isinstance(n, E.Zero):
-            return sp.Integer(0) if n.is_scalar else sp.ZeroMatrix(_dim(n.nrows), _dim(n.ncols))
-        if isinstance(n, E.Ones):
-            return sp.Integer(1) if n.is_scalar else sp.OneMatrix(_dim(n.nrows), _dim(n.ncols))
+        got = memo.get(n)
+        if got is not None:
+            return got
         if type(n) in NO_SYMPY:
             raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: {NO_SYMPY[type(n)]}")
-        args = [go(a) for a in n.args]
-        if isinstance(n, E.Add):
-            return sp.Add(*args) if n.is_scalar and not any(isinstance(a, sp.MatrixExpr) for a in args) \
-                else sp.MatAdd(*args).doit()
-        if isinstance(n, E.MatMul):
-            c = go(E.Const(n.coeff))
-            scalars = [go(f) for f in n.scalars]
-            chain = [go(f) for f in n.chain]
-            out = sp.Mul(c, *scalars) if not chain else sp.MatMul(sp.Mul(c, *scalars), *chain).doit()
-            return out
-        for node, cls, _ in _unary_table():
-            if isinstance(n, node):
-                return cls(args[0]).doit() if node is E.Transpose else cls(args[0])
-        if isinstance(n, E.Sum):
-            a = n.arg
-            # 1ᵀ A 1 is a 1×1 matrix; its trace is the scalar SymPy multiplies with arrays
-            return sp.Trace(sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
-        if isinstance(n, E.Hadamard):
-            return sp.HadamardProduct(*args)
-        if isinstance(n, E.Power):
-            p = go(E.Const(n.exponent))
-            return args[0] ** p if n.base.is_scalar else sp.HadamardPower(args[0], p)
-        if isinstance(n, E.Func):
-            f = _scalar_function(n.name)
-            if n.arg.is_scalar:
-                return f(args[0])
-            return ElementwiseApplyFunction(f, args[0])
-        if isinstance(n, E.Kron):
-            return sp.KroneckerProduct(*args)
-        if n.definition() is not None:  # a node written in other nodes: convert those
-            return go(n.definition())
-        raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: no rule for it "
-                                     f"in sympy_interop.py and no definition() in expr.py")
+        rule = TO_SYMPY.get(type(n))
+        if rule is not None:
+            out = rule(n, [go(a) for a in n.args])
+        elif n.definition() is not None:  # a node written in other nodes: convert those
+            out = go(n.definition())
+        else:
+            raise functions.MissingEntry(f"no SymPy counterpart for {type(n).__name__}: no rule for it "
+                                         f"in sympy_interop.py and no definition() in expr.py")
+        memo[n] = out
+        return out
 
     return go(e)
+
+
+@to_rule(E.Symbol)
+def sympy_symbol(n, args):
+    """a scalar is a Symbol, an array a MatrixSymbol (dX named `dX`)"""
+    sp = _sp()
+    name = ("d" if n.diff else "") + n.name
+    return sp.Symbol(name) if n.is_scalar else sp.MatrixSymbol(name, _dim(n.nrows), _dim(n.ncols))
+
+
+@to_rule(E.Const)
+def sympy_const(n, args):
+    """an exact rational stays exact"""
+    sp = _sp()
+    v = n.value
+    return sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else sp.Float(v)
+
+
+@to_rule(E.Identity)
+def sympy_identity(n, args):
+    """I(n)"""
+    return _sp().Identity(_dim(n.n))
+
+
+@to_rule(E.Zero)
+def sympy_zero(n, args):
+    """0 or ZeroMatrix"""
+    sp = _sp()
+    return sp.Integer(0) if n.is_scalar else sp.ZeroMatrix(_dim(n.nrows), _dim(n.ncols))
+
+
+@to_rule(E.Ones)
+def sympy_ones(n, args):
+    """1 or OneMatrix"""
+    sp = _sp()
+    return sp.Integer(1) if n.is_scalar else sp.OneMatrix(_dim(n.nrows), _dim(n.ncols))
+
+
+@to_rule(E.Add)
+def sympy_add(n, args):
+    """a sum of scalars is Add, of arrays MatAdd"""
+    sp = _sp()
+    if n.is_scalar and not any(isinstance(a, sp.MatrixExpr) for a in args):
+        return sp.Add(*args)
+    return sp.MatAdd(*args).doit()
+
+
+@to_rule(E.MatMul)
+def sympy_matmul(n, args):
+    """c · scalars · chain: Mul of the scalars, MatMul with the chain"""
+    sp = _sp()
+    k = len(n.scalars)
+    scalars, chain = args[:k], args[k:]
+    c = sympy_const(E.Const(n.coeff), [])
+    return sp.Mul(c, *scalars) if not chain else sp.MatMul(sp.Mul(c, *scalars), *chain).doit()
+
+
+def _unary_rule(node, make):
+    @to_rule(node)
+    def sympy_unary(n, args):
+        return make(args[0])
+
+    sympy_unary.__doc__ = f"{node.__name__} → SymPy's counterpart"
+    return sympy_unary
+
+
+@to_rule(E.Sum)
+def sympy_sum(n, args):
+    """sum(A) = tr(1ᵀ A 1): the trace keeps it a scalar SymPy multiplies with arrays"""
+    sp = _sp()
+    a = n.arg
+    return sp.Trace(sp.OneMatrix(1, _dim(a.rows)) * args[0] * sp.OneMatrix(_dim(a.cols), 1))
+
+
+@to_rule(E.Hadamard)
+def sympy_hadamard(n, args):
+    """A ⊙ B = HadamardProduct"""
+    return _sp().HadamardProduct(*args)
+
+
+@to_rule(E.Power)
+def sympy_power(n, args):
+    """sᵖ for a scalar, HadamardPower for an array"""
+    sp = _sp()
+    p = sympy_const(E.Const(n.exponent), [])
+    return args[0] ** p if n.base.is_scalar else sp.HadamardPower(args[0], p)
+
+
+@to_rule(E.Func)
+def sympy_func(n, args):
+    """f(s) for a scalar, ElementwiseApplyFunction for an array (f from the function's record)"""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    f = _scalar_function(n.name)
+    return f(args[0]) if n.arg.is_scalar else ElementwiseApplyFunction(f, args[0])
+
+
+@to_rule(E.Kron)
+def sympy_kron(n, args):
+    """A ⊗ B = KroneckerProduct"""
+    return _sp().KroneckerProduct(*args)
+
+
+def _register_unary_rules():
+    """ᵀ, ⁻¹, tr, det, diag: one table for both directions (_unary_table), SymPy imported late."""
+    for node, cls, _ in _unary_table():
+        if node not in TO_SYMPY:
+            _unary_rule(node, (lambda c: (lambda a: c(a).doit()))(cls) if node is E.Transpose else cls)
 
 
 def from_sympy(s, fold: bool = True) -> E.Expr:
