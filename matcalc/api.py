@@ -20,7 +20,7 @@ from .reading import symbols_of
 from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import simplify, sym
-from .walk import symbols_in
+from .walk import distinct_nodes, symbols_in
 
 
 def parse(text: str, decls: Decls | None = None, **kw) -> E.Expr:
@@ -285,25 +285,13 @@ def _kind(f: E.Expr, x: E.Symbol) -> str:
     return "differential"
 
 
-def _distinct_nodes(f: E.Expr):
-    """Every distinct node of f once, parents before children (a read-only walk)."""
-    seen, stack = set(), [f]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        yield n
-        stack.extend(reversed(n.args))
-
-
 def kink_notes(f: E.Expr) -> list:
     """A note per function of f that is not differentiable everywhere (its record says which
     subgradient is used)."""
     from . import functions
 
     found: list = []
-    for n in _distinct_nodes(f):
+    for n in distinct_nodes(f):
         if isinstance(n, E.Func):
             note = functions.get(n.name).kink
             if note and note not in found:
@@ -315,7 +303,7 @@ def rank_notes(f: E.Expr) -> list:
     """A note per determinant or inverse of a product whose symbolic sizes decide whether it
     is singular (`det(Z P)`, Z n×m: singular when m < n): the answer assumes full rank."""
     found: list = []
-    for n in _distinct_nodes(f):
+    for n in distinct_nodes(f):
         if isinstance(n, (E.Det, E.Inverse)):
             b = E.rank_bottleneck(n.arg)
             if b and b[0] == "assumed":

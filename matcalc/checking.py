@@ -415,67 +415,55 @@ def _diagnose(claimed, expected, result, points, seed, what):
     return None, f"the claim is not {what}"
 
 
+def _agrees_under(claimed, expected, result, seed, candidates, assume, tol) -> list:
+    """The names among `candidates` whose sampled values, changed by `assume` (made symmetric,
+    made to sum to 1, …), make claim and answer agree: first one name alone, else all."""
+    if not candidates:
+        return []
+    try:
+        points = _sample([result.f, expected, claimed], seed, 4)
+    except NoValidPoint:
+        return []
+
+    def agrees_with(names) -> bool:
+        for sizes, p in points:
+            q = dict(p)
+            for n in names:
+                q[n] = assume(q[n])
+            try:
+                if _error_at(claimed, expected, q, sizes) > tol:
+                    return False
+            except np.linalg.LinAlgError:
+                return False
+        return True
+
+    for name in candidates:  # the one array whose values the claim takes for granted
+        if agrees_with([name]):
+            return [name]
+    return list(candidates) if len(candidates) > 1 and agrees_with(candidates) else []
+
+
+def _sums_to_one(v: np.ndarray) -> np.ndarray:
+    v = np.abs(v) + 0.1
+    return v / v.sum() if v.shape[1] == 1 else v / v.sum(axis=1, keepdims=True)
+
+
 def _normalized_only(claimed, expected, result, seed) -> list:
     """The constant vectors (matrices: row by row) that, made to sum to 1, make claim and
     answer agree: the label y of a cross-entropy, whose gradient is softmax(z) - y only
     for a one-hot y."""
-    arrays = [s for n, s in symbols_of(result.f).items()
+    arrays = [n for n, s in symbols_of(result.f).items()
               if not s.is_scalar and n not in result.wrt and not s.symmetric]
-    if not arrays:
-        return []
-    try:
-        points = _sample([result.f, expected, claimed], seed + 2, 4)
-    except NoValidPoint:
-        return []
-
-    def agrees_with(names) -> bool:
-        for sizes, p in points:
-            q = dict(p)
-            for n in names:
-                v = np.abs(q[n]) + 0.1
-                q[n] = v / v.sum() if v.shape[1] == 1 else v / v.sum(axis=1, keepdims=True)
-            try:
-                if _error_at(claimed, expected, q, sizes) > RTOL:
-                    return False
-            except np.linalg.LinAlgError:
-                return False
-        return True
-
-    for s in arrays:
-        if agrees_with([s.name]):
-            return [s.name]
-    return []
+    found = _agrees_under(claimed, expected, result, seed + 2, arrays, _sums_to_one, RTOL)
+    return found if len(found) == 1 else []
 
 
 def _symmetric_only(claimed, expected, result, seed) -> list:
-    """The non-variable square matrices that, made symmetric, make claim and answer agree."""
-    # the variable too: X⁻¹ written where X⁻ᵀ is needed is right only for symmetric X
-    square = [s for n, s in symbols_of(result.f).items()
+    """The square matrices that, made symmetric, make claim and answer agree; the variable
+    too: X⁻¹ written where X⁻ᵀ is needed is right only for symmetric X."""
+    square = [n for n, s in symbols_of(result.f).items()
               if s.rows == s.cols and s.rows != 1 and not s.symmetric]
-    if not square:
-        return []
-    try:
-        points = _sample([result.f, expected, claimed], seed + 1, 4)
-    except NoValidPoint:
-        return []
-
-    def agrees_with(names) -> bool:
-        for sizes, p in points:
-            q = dict(p)
-            for n in names:
-                q[n] = (q[n] + q[n].T) / 2
-            try:
-                if _error_at(claimed, expected, q, sizes) > 1e-8:
-                    return False
-            except np.linalg.LinAlgError:
-                return False
-        return True
-
-    for s in square:  # the one matrix whose asymmetry the claim ignores, if there is one
-        if agrees_with([s.name]):
-            return [s.name]
-    names = [s.name for s in square]
-    return names if agrees_with(names) else []
+    return _agrees_under(claimed, expected, result, seed + 1, square, lambda a: (a + a.T) / 2, 1e-8)
 
 
 def _integer_point(exprs, sizes, rng) -> dict:

@@ -27,7 +27,7 @@ from .identify import coefficient, substitute, vec_coefficient
 from .display import display
 from .printing.text import to_latex, to_text, to_unicode
 from .simplify import expanded, simplify
-from .walk import symbols_in
+from .walk import distinct_nodes, symbols_in
 
 
 class NotSolvable(DerivationError):
@@ -453,23 +453,12 @@ def _solve_matrix(h, dh, x, C, positive=()):
 def _candidates(g: E.Expr, x: E.Symbol) -> list:
     """∇f itself, and — when it holds X⁻¹ — ∇f multiplied through by X (X invertible on the domain)."""
     out = [(g, "∇f = 0")]
-    has_inverse = any(isinstance(n, E.Inverse) and x.name in _free(n) for n in _walk(g))
+    has_inverse = any(isinstance(n, E.Inverse) and x.name in _free(n) for n in distinct_nodes(g))
     if has_inverse and x.rows == x.cols and x.rows != 1:
         out += [(E.mul(x, g, x), f"multiply through by {x.name} on both sides"),
                 (E.mul(x, g), f"multiply through by {x.name} on the left"),
                 (E.mul(g, x), f"multiply through by {x.name} on the right")]
     return out
-
-
-def _walk(e):
-    stack, seen = [e], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        yield n
-        stack.extend(n.args)
 
 
 def solve_one(g: E.Expr, x: E.Symbol, positive=()) -> Piece:

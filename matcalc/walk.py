@@ -51,3 +51,15 @@ def symbols_in(e: E.Expr) -> list:
             out.append(n)
         stack.extend(n.args)
     return out
+
+
+def distinct_nodes(e: E.Expr):
+    """Every distinct node of e once, parents before children (a read-only walk)."""
+    seen, stack = set(), [e]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        stack.extend(reversed(n.args))
