@@ -24,6 +24,7 @@ from .errors import DeclarationError, MatcalcError, NotSquare, ShapeError
 from .numeric import NoValidPoint, evaluate
 from .reading import parse as _parse
 from .reading import symbols_of
+from .walk import distinct_nodes
 from .simplify import equal
 
 POINTS = 6
@@ -265,7 +266,7 @@ def _under_square_assumption(expr, claim, result, decls, seed) -> CheckReport | 
         square = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric), dims,
                        decls.counts)
         try:
-            report = check(expr, result.wrt[0], claim, square, seed=seed, _assuming=True)
+            report = _check(expr, result.wrt[0], claim, square, seed=seed, _assuming=True)
         except MatcalcError:
             continue
         if report.diagnosis == "shape" and not report.correct:
@@ -280,9 +281,60 @@ def _under_square_assumption(expr, claim, result, decls, seed) -> CheckReport | 
 
 def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: int = 0,
           _assuming: bool = False, **kw) -> CheckReport:
-    """Compare `claim` with the derivative of `expr` wrt `wrt` (see the module docstring)."""
+    """Compare `claim` with the derivative of `expr` wrt `wrt` (see the module docstring).
 
+    A claim that is wrong as the expression is read by default, but right when some
+    lowercase names read as vectors are scalars (`1 - tanh(t)^2` for `tanh(t)`, the course's
+    scalar label y in `-log σ(y wᵀx)`), is judged under that reading, which the verdict names."""
     decls = Decls.from_arguments(decls, kw)
+    report = _check(expr, wrt, claim, decls, seed=seed, _assuming=_assuming)
+    if report.correct or _assuming:
+        return report
+    shaped = None  # a scalar reading under which the claim at least has the right shape
+    for names in _scalar_readings(expr, wrt, decls):
+        scalars = Decls(set(decls.scalars) | set(names), set(decls.vectors), set(decls.matrices),
+                        set(decls.symmetric), dict(decls.dims), decls.counts)
+        try:
+            other = _check(expr, wrt, claim, scalars, seed=seed, _assuming=True)
+        except MatcalcError:
+            continue
+        listed = ", ".join(names)
+        if other.correct:
+            other.reason += f", reading {listed} as scalar{'s' if len(names) > 1 else ''}"
+            other.notes.append(f"{listed} {'is' if len(names) == 1 else 'are'} read as vectors by default (lowercase "
+                               f"latin); the claim is right when {'it is a scalar' if len(names) == 1 else 'they are scalars'}: "
+                               f"declare scalar={','.join(names)} to say so")
+            return other
+        if shaped is None and report.diagnosis == "shape" and other.diagnosis != "shape":
+            other.notes.append(f"judged reading {listed} as scalar{'s' if len(names) > 1 else ''} (the claim's "
+                               f"shape says so; by default lowercase latin names are vectors)")
+            shaped = other
+    return shaped or report
+
+
+def _scalar_readings(expr, wrt, decls) -> list:
+    """When the default reading makes f a vector (`tanh(t)`, `-log σ(y wᵀx)`): the sets of
+    lowercase names read as vectors to try as scalars, each alone, then all of them."""
+    try:
+        f = diff(expr, wrt, decls).f
+    except MatcalcError:
+        return []
+    if f.is_scalar:  # the default reading already gives a scalar function: it stands
+        return []
+    transposed = {n.arg.name for n in distinct_nodes(f)  # a written ᵀ says: a vector
+                  if isinstance(n, E.Transpose) and isinstance(n.arg, E.Symbol)}
+    names = [n for n, sym in symbols_of(f).items()
+             if sym.cols == 1 and sym.rows != 1 and n[:1].islower() and n[:1].isascii()
+             and n not in decls.vectors and n not in decls.dims and n not in transposed]
+    out = [[n] for n in names[:6]]
+    if len(names) > 1:
+        out.append(names[:6])
+    return out
+
+
+def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
+           _assuming: bool = False) -> CheckReport:
+    """check() for one reading of the names."""
     seed = seed % 2**32  # any integer is a valid seed
     result = diff(expr, wrt, decls)
     if len(result.derivatives) != 1:

@@ -23,12 +23,12 @@ _WORD_COMMANDS = {
 _GREEK_FUNCTIONS = {k: v for k, v in _LATEX_FUNCTIONS.items() if k in GREEK}
 _SYMBOLS = {
     "top": "T", "intercal": "T", "odot": ".*", "circ": ".*", "cdot": "·", "times": "×",
-    "ast": "*", "oslash": "./", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|",
+    "ast": "*", "oslash": "./", "lVert": "||", "rVert": "||", "Vert": "||", "|": "||", "lvert": "|", "rvert": "|", "mid": "|",
 }
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle"}
 _SPACES = {",", ";", "!", ":", "quad", "qquad", " "}
 _STYLE = {"mathbf", "boldsymbol", "bm", "mathit", "mathrm", "operatorname", "text", "textrm",
-          "mathsf", "mathnormal", "operatorname*"}
+          "mathsf", "mathnormal", "operatorname*", "mathcal", "mathscr"}
 
 
 def looks_like_latex(text: str) -> bool:

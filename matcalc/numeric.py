@@ -342,7 +342,10 @@ def _collect_other_dims(e, sizes):
     stack = [e]
     while stack:
         n = stack.pop()
-        for d in getattr(n, "shape", ()):
+        dims = list(getattr(n, "shape", ()))
+        if isinstance(n, E.SumOver):
+            dims.append(n.n)  # the number of observations, even where no data matrix shows it
+        for d in dims:
             if not isinstance(d, int) and d not in sizes and "*" not in d:
                 sizes[d] = 3
         stack.extend(n.args)
@@ -583,6 +586,7 @@ def parse_value(text: str) -> np.ndarray:
 def split_assignments(values) -> dict:
     """['x=[1,2] A=[[1,2],[3,4]]', 'lambda=0.5'] → {'x': '[1,2]', ...}: the NAME=VALUE
     assignments of the command line's --at and of the web page's point."""
+    from .decls import canonical_name
     from .errors import DeclarationError
 
     out = {}
@@ -591,7 +595,8 @@ def split_assignments(values) -> dict:
             if "=" not in item:
                 raise DeclarationError(f"bad at= value {item!r}: write NAME=VALUE, e.g. x=[1,2]")
             name, value = item.split("=", 1)
-            if name.strip() in out:
-                raise DeclarationError(f"at= gives {name.strip()} twice")
-            out[name.strip()] = value.strip()
+            name = canonical_name(name.strip())  # λ, \lambda, lambda; W_1, W_{1}, W1: one name
+            if name in out:
+                raise DeclarationError(f"at= gives {name} twice")
+            out[name] = value.strip()
     return out

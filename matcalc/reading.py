@@ -17,14 +17,24 @@ MAX_INPUT = 20_000
 _LETTER = r"[A-Za-z\u0370-\u03ff]"
 _DIVIDED_BY_DX = re.compile(rf"/\s*(\(\s*(d|∂)\s?{_LETTER}\s*\)|\(*(d|∂){_LETTER}(?![A-Za-z0-9\u0370-\u03ff]))")
 # `L(w) =`, `f(x, y) =`, `f =`: the name of the function before its definition
-_LEFT_SIDE = re.compile(r"^\s*[A-Za-z\u0370-\u03ff][A-Za-z0-9_']*(\{[A-Za-z0-9]*\})?\s*(\([^()=]*\))?\s*=(?!=)")
+_LEFT_SIDE = re.compile(r"^\s*((ln|log)\s+)?[A-Za-z\u0370-\u03ff][A-Za-z0-9_']*(\{[A-Za-z0-9]*\})?\s*"
+                        r"(\([^()=]*\))?\s*=(?!=)")  # `ln L(x | μ, Σ) =` too
+
+
+def _top_level_equals(text: str) -> int:
+    """The `=` signs outside braces (`\\sum_{i=1}^n` has one inside)."""
+    depth = count = 0
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        count += ch == "=" and depth == 0
+    return count
 
 
 def _without_left_side(text: str):
     """The text without a left-hand side `L(w) =` (the course writes definitions so), and
     that left-hand side; `dL = …` and `∇f = …` are claims' forms, left to check."""
     m = _LEFT_SIDE.match(text)
-    if not m or text.count("=") != 1 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
+    if not m or _top_level_equals(text) != 1 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
         return text, ""
     return text[m.end():], m.group(0)[:-1]
 
