@@ -356,7 +356,9 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
         from .simplify import simplify
 
         kind, expected = "differential", display(simplify(d(result.f, {dv.name: dv.variable})))
-        answer, answer_unicode = "d" + "f = " + to_text(expected), "df = " + to_unicode(expected)
+        # shown as the textbook writes it: df = gᵀ dw (tr(Gᵀ dX)) when there is a gradient
+        shown = E.inner(dv.expr, dv.variable.differential()) if dv.kind == "gradient" else expected
+        answer, answer_unicode = "d" + "f = " + to_text(shown), "df = " + to_unicode(shown)
     else:
         answer, answer_unicode = dv.notation("text"), dv.notation("unicode")
     report = CheckReport(expr, dv.name, claim, False, kind, answer, answer_unicode, notes=list(result.notes))
