@@ -259,7 +259,7 @@ class _Builder:
                     core = sc
                     while core.op == "neg":
                         core = core.kids[0]
-                    if self.broadcast and self.is_vector(arr):
+                    if self.broadcast and self.is_vector(arr) and core.op != "idx":  # not a label y_i
                         self.notes.append(
                             f"`{self.snip(r)}` adds the scalar `{self.snip(sc)}` to every entry of "
                             f"the vector `{self.snip(arr)}`: read as `{self.snip(sc)}` times the vector of ones"
@@ -900,9 +900,12 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
         return {n: [k for k, _ in (readings.get(n) or kind_readings(n))
                     if k != defaults[n] and (rows or k != "row")] for n in names}
 
-    greek = [n for n in free if is_greek(n) or n in readings]  # and the observations
+    # Greek names and the vector observations (x_i) first; a label y_i is a scalar unless
+    # nothing else fits (then it is read as a vector in the latin stage, for a scalar f only)
+    greek = [n for n in free if is_greek(n) or (n in readings and defaults[n] == "vector")]
     rows = list(free)  # the last resort: lowercase names as row vectors too
-    stages = [(greek, False), ([], True), (free, False), (rows, False)]  # latin names: for a scalar f only
+    labels = [n for n in free if n in readings and defaults[n] == "scalar"]  # y_i as a vector
+    stages = [(greek, False), ([], True), (free, False), (labels, False), (rows, False)]  # latin names: for a scalar f only
     tries = 0
     fallback = None  # the first well-formed reading whose result is not a scalar
     for names, broadcast in stages:
