@@ -223,10 +223,5 @@ def _abstract_record(name: str) -> Function | None:
     )
 
 
-def spellings() -> list:
-    """Every spelling of every function (for the grammar and for 'did you mean')."""
-    return list(_BY_SPELLING)
-
-
 def activations() -> list:
     return [f.name for f in FUNCTIONS_LIST if f.activation]
