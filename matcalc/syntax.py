@@ -247,6 +247,9 @@ def make_transformer(text: str, decls: Decls, differentials: set):
 
     def resolve_word(word: str, start: int, end: int) -> Raw:
         """A NAME token → a symbol, a constant, or a product of single-letter names."""
+        m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
+        if m and not decls.declares(word):  # I_n, I_{n}, I_3: the identity (a number fixes its size)
+            return Raw("identity", (), start, end, int(m.group(1)) if m.group(1).isdigit() else None)
         word = numbered(word)  # W_{1}, W_1 → W1
         if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
             word = spell_greek(word)

@@ -85,3 +85,13 @@ def test_differential_claims_in_the_cli():
     args[-1] = "dL = 2 (y - Xw)^T X dw + 2 λ w^T dw"  # the book's sign typo
     res = CliRunner().invoke(cli.main, args)
     assert res.exit_code == 1 and "wrong" in res.output
+
+
+def test_identity_with_a_numbered_subscript_is_the_identity():
+    """I_3, I_{3} and I_n are identities (a number fixes the size), not a symbol named I3."""
+    from matcalc.reading import symbols_of
+
+    for text in ("x^T I_3 x", "x^T I_{3} x"):
+        e = matcalc.parse(text)
+        assert set(symbols_of(e)) == {"x"} and symbols_of(e)["x"].shape == (3, 1), text
+    assert set(symbols_of(matcalc.parse("x^T I_n x"))) == {"x"}
