@@ -250,6 +250,8 @@ def make_transformer(text: str, decls: Decls, differentials: set):
         m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
         if m and not decls.declares(word):  # I_n, I_{n}, I_3: the identity (a number fixes its size)
             return Raw("identity", (), start, end, int(m.group(1)) if m.group(1).isdigit() else None)
+        if word.startswith("ones_") and not decls.declares(word):  # 1_n, 1_3, \mathbf{1}: ones
+            return Raw("ones", (), start, end, "vector")
         word = numbered(word)  # W_{1}, W_1 → W1
         if len(word.split("_", 1)[0]) == 1 or word.split("_", 1)[0][1:].isdigit():
             word = spell_greek(word)

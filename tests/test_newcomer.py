@@ -95,3 +95,9 @@ def test_identity_with_a_numbered_subscript_is_the_identity():
         e = matcalc.parse(text)
         assert set(symbols_of(e)) == {"x"} and symbols_of(e)["x"].shape == (3, 1), text
     assert set(symbols_of(matcalc.parse("x^T I_n x"))) == {"x"}
+
+
+def test_ones_with_a_numbered_subscript_is_the_ones_vector():
+    from matcalc.reading import symbols_of
+
+    assert set(symbols_of(matcalc.parse("1_3^T x"))) == {"x"}
