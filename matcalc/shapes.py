@@ -894,6 +894,11 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     except ShapeError as err:
         first_error = err
 
+    def cost(reading) -> int:
+        """How far a reading is from the defaults: the sum of its changed kinds' costs."""
+        return sum(dict(readings.get(n) or kind_readings(n)).get(reading.kinds[n], 5)
+                   for n in free if reading.kinds[n] != defaults[n])
+
     def alternatives(names, rows=False):
         """The other kinds a name may have; a row vector (`x W_1`, "x is a row") only when no
         other reading fits."""
@@ -905,10 +910,16 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     greek = [n for n in free if is_greek(n) or (n in readings and defaults[n] == "vector")]
     rows = list(free)  # the last resort: lowercase names as row vectors too
     labels = [n for n in free if n in readings and defaults[n] == "scalar"]  # y_i as a vector
-    stages = [(greek, False), ([], True), (free, False), (labels, False), (rows, False)]  # latin names: for a scalar f only
+    hints = _row_hints(raw, free)  # `x W_1`: the book's "x is a row"
+    hinted = {**defaults, **{n: "row" for n in hints}}
+    # (names that may change, a broadcast reading, the kinds to start from, a scalar f only)
+    stages = [(greek, False, defaults, False), ([], True, defaults, False)]
+    if hints:
+        stages.append(([n for n in free if n not in hints], False, hinted, True))
+    stages += [(free, False, defaults, True), (labels, False, defaults, False), (rows, False, defaults, True)]
     tries = 0
     fallback = None  # the first well-formed reading whose result is not a scalar
-    for names, broadcast in stages:
+    for names, broadcast, base, scalar_only in stages:
         if broadcast:
             try:
                 best = attempt(defaults, broadcast=True)
@@ -923,23 +934,28 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
         alts = alternatives(names, rows=names is rows)
         flexible = [n for n in names if alts[n]]
         found = []
+        if base is not defaults:  # the hinted reading itself, with no other change
+            try:
+                found.append(attempt(base))
+            except (ShapeError, ParseError):
+                pass
         for size in range(1, min(len(flexible), 4) + 1):
+            if any(f.scalar for f in found):
+                break
             for group in itertools.combinations(flexible, size):
                 for choice in itertools.product(*(alts[n] for n in group)):
                     tries += 1
                     if tries > _READING_TRIES:
                         break
-                    kinds = {**defaults, **dict(zip(group, choice))}
+                    kinds = {**base, **dict(zip(group, choice))}
                     try:
                         found.append(attempt(kinds))
                     except (ShapeError, ParseError):
                         pass
-            if any(f.scalar for f in found):
-                break
-        if names is free or names is rows:
+        if scalar_only:
             found = [f for f in found if f.scalar]
         lowercase = {n: "scalar" for n in flexible if n.split("_", 1)[0][0].islower()}
-        best = _choose(found, {**defaults, **lowercase}, attempt)
+        best = _choose(found, {**defaults, **lowercase}, attempt, cost)
         if best is not None:
             changed = [n for n in free if best.kinds[n] != defaults[n]]
             notes = [
@@ -955,6 +971,20 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     if fallback is not None:
         return fallback
     raise first_error
+
+
+def _row_hints(raw: Raw, free) -> set:
+    """Lowercase latin names written just left of an uppercase one in a product (`x W_1`,
+    also inside a call: `σ(x W_1)`): the book's row vectors (observations as rows)."""
+    out = set()
+    for r in walk_raw(raw):
+        if r.op not in ("mul", "word"):
+            continue
+        for a, b in zip(r.kids, r.kids[1:]):
+            if a.op == "sym" and b.op == "sym" and a.data in free and a.data[:1].islower() \
+                    and a.data[:1].isascii() and b.data[:1].isupper():
+                out.add(a.data)
+    return out
 
 
 def _kind_word(kind: str) -> str:
@@ -987,15 +1017,21 @@ def _vector_notes(reading, free, defaults, attempt) -> list:
             f"the result is not a scalar; declare scalar={listed} if {'it is a scalar' if len(scalars) == 1 else 'they are scalars'}"]
 
 
-def _choose(found, all_scalar, attempt):
-    """The best reading: a scalar result first, then the fewest changed kinds; a tie between
-    readings is settled by the one where every lowercase name is a scalar (the chain-rule
-    exercises `(y - w·x)^2`), if that reading fits."""
+def _choose(found, all_scalar, attempt, cost=None):
+    """The best reading: a scalar result first, then the fewest changed kinds, then the
+    cheapest changes (`cost`: an uppercase name read as a column costs more than a lowercase
+    one read as a scalar); a tie left is settled by the reading where every lowercase name
+    is a scalar (the chain-rule exercises `(y - w·x)^2`), if that reading fits."""
     if not found:
         return None
     scalar = [f for f in found if f.scalar] or found  # the search went from few changes to many
     if len(scalar) == 1:
         return scalar[0]
+    if cost is not None:
+        least = min(cost(f) for f in scalar)
+        cheapest = [f for f in scalar if cost(f) == least]
+        if len(cheapest) == 1:
+            return cheapest[0]
     try:
         reading = attempt(all_scalar)
         return reading if reading.scalar else None

@@ -101,3 +101,18 @@ def test_ones_with_a_numbered_subscript_is_the_ones_vector():
     from matcalc.reading import symbols_of
 
     assert set(symbols_of(matcalc.parse("1_3^T x"))) == {"x"}
+
+
+def test_x_left_of_a_weight_matrix_is_a_row_as_the_book_says():
+    """Chapter 4: `1/2 (y - σ(σ(x W_1) W_2) W_3)^2` with the book's "x is a row": x is read
+    as a 1×n row, y as a scalar, W_3 as a column; the schedule has all three layers."""
+    from matcalc.reading import symbols_of
+    from matcalc.schedule import backprop, verify_schedule
+
+    text = r"\frac{1}{2} (y - \sigma(\sigma(x W_1) W_2) W_3)^2"
+    f = matcalc.parse(text)
+    kinds = {n: s.shape for n, s in symbols_of(f).items()}
+    assert kinds["x"][0] == 1 and kinds["y"] == (1, 1) and kinds["W3"][1] == 1
+    s = backprop(text, "W_1,W_2,W_3")
+    assert len([n for n in s.forward if n.role == "pre-activation"]) == 3
+    assert verify_schedule(s).passed
