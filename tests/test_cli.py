@@ -173,3 +173,12 @@ def test_steps_json_every_step_has_the_value_of_df(expr, wrt):
         rhs = step["text"].removeprefix("df = ").split("  =>  ")[0]
         assert_printed_value(rhs, "text", r.differential, r.f, r.wrt, r.f.shape, what=step["text"])
     assert_printed_value(steps[-1]["result"], "text", dv.expr, r.f, r.wrt)
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "matcalc", "diff", "x^T A x", "--wrt", "x", "--no-check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "(A + A^T) x", done.stdout + done.stderr

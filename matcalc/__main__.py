@@ -1,0 +1,4 @@
+"""`python -m matcalc …` is the `matcalc` command."""
+from .cli import run
+
+run()
