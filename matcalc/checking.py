@@ -315,8 +315,10 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
 def _scalar_readings(expr, wrt, decls) -> list:
     """When the default reading makes f a vector (`tanh(t)`, `-log σ(y wᵀx)`): the sets of
     lowercase names read as vectors to try as scalars, each alone, then all of them."""
+    from .api import prepare
+
     try:
-        f = diff(expr, wrt, decls).f
+        f = prepare(expr, wrt, decls, {})[0]
     except MatcalcError:
         return []
     if f.is_scalar:  # the default reading already gives a scalar function: it stands
@@ -350,12 +352,11 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
     kind, expected = dv.kind, dv.expr
     if form == "differential" and kind != "differential":
         # `dL = 2 (y - Xw)^T X dw + …`: the claim is the differential, and so is the answer
-        from .differential import d
         from .display import display
         from .printing.text import to_text, to_unicode
         from .simplify import simplify
 
-        kind, expected = "differential", display(simplify(d(result.f, {dv.name: dv.variable})))
+        kind, expected = "differential", display(simplify(result.differential_wrt(dv.name)[0]))
         # shown as the textbook writes it: df = gᵀ dw (tr(Gᵀ dX)) when there is a gradient
         shown = E.inner(dv.expr, dv.variable.differential()) if dv.kind == "gradient" else expected
         answer, answer_unicode = "d" + "f = " + to_text(shown), "df = " + to_unicode(shown)

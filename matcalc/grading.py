@@ -113,5 +113,9 @@ def grade(records: list, jobs: int = 0, seed: int = 0) -> list:
 def grade_file(path: str, jobs: int = 0, seed: int = 0):
     """The verdict of every record of a JSON/YAML/CSV file, and the counts per verdict."""
     rows = grade(load_records(path), jobs, seed)
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("correct", "wrong", "error")}
-    return rows, counts
+    return rows, summary(rows)
+
+
+def summary(rows: list) -> dict:
+    """How many records were correct, wrong, or could not be checked."""
+    return {v: sum(r["verdict"] == v for r in rows) for v in ("correct", "wrong", "error")}

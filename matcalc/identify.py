@@ -26,11 +26,13 @@ def _not_linear(e):
     )
 
 
-def _the_differential_factor(factors) -> int:
+def _split_differential(factors):
+    """(the factor holding the differential, the other factors): a linear form has one."""
     idx = [i for i, f in enumerate(factors) if f.has_differential]
     if len(idx) != 1:
         raise DerivationError("a product holds more than one differential: not a linear form")
-    return idx[0]
+    k = idx[0]
+    return factors[k], factors[:k] + factors[k + 1 :]
 
 
 class Pullback:
@@ -75,9 +77,7 @@ def pull_add(P, e, w):
 def pull_matmul(P, e, w):
     """cyclic property of the trace
     ⟨W, c P E Q⟩ = ⟨c Pᵀ W Qᵀ, E⟩; ⟨W, M s⟩ = s ⟨W, M⟩ for a scalar s"""
-    k = _the_differential_factor(e.factors)
-    f = e.factors[k]
-    others = e.factors[:k] + e.factors[k + 1 :]
+    f, others = _split_differential(e.factors)
     if f.is_scalar:
         rest = E.mul(E.Const(e.coeff), *others)
         P.pull(f, E.inner(w, rest) if not rest.is_scalar else E.mul(w, rest))
@@ -119,9 +119,8 @@ def pull_sum(P, e, w):
 def pull_hadamard(P, e, w):
     """Hadamard–trace identity: tr(Aᵀ(B ⊙ C)) = tr((A ⊙ B)ᵀ C)
     ⟨W, A ⊙ E⟩ = ⟨A ⊙ W, E⟩"""
-    k = _the_differential_factor(e.factors)
-    others = e.factors[:k] + e.factors[k + 1 :]
-    P.pull(e.factors[k], E.hadamard(w, *others))
+    f, others = _split_differential(e.factors)
+    P.pull(f, E.hadamard(w, *others))
 
 
 @pull_rule(E.Diag)
@@ -232,17 +231,14 @@ def coeff_sum_over(e, var):
 @COEFF_RULES.rule(E.Hadamard)
 def coeff_hadamard(e, var):
     """a ⊙ E = diag(a) E"""
-    k = _the_differential_factor(e.factors)
-    others = e.factors[:k] + e.factors[k + 1 :]
-    return E.mul(E.diag(E.hadamard(*others)), coefficient(e.factors[k], var))
+    f, others = _split_differential(e.factors)
+    return E.mul(E.diag(E.hadamard(*others)), coefficient(f, var))
 
 
 @COEFF_RULES.rule(E.MatMul)
 def coeff_matmul(e, var):
     """P E = P J(E); v (gᵀ dx) = (v gᵀ) dx; P (A + B) r and diag(u) r = r ⊙ u distributed"""
-    k = _the_differential_factor(e.factors)
-    f = e.factors[k]
-    others = e.factors[:k] + e.factors[k + 1 :]
+    f, others = _split_differential(e.factors)
     if f.is_scalar:  # v (gᵀ dx) = (v gᵀ) dx
         return E.mul(E.Const(e.coeff), *others, coefficient(f, var))
     chain = e.chain
@@ -306,17 +302,14 @@ def vec_transpose(e, var):
 @VEC_RULES.rule(E.Hadamard)
 def vec_hadamard(e, var):
     """vec(A ⊙ E) = diag(vec A) vec E"""
-    k = _the_differential_factor(e.factors)
-    others = e.factors[:k] + e.factors[k + 1 :]
-    return E.mul(E.diag(E.vec(E.hadamard(*others))), vec_coefficient(e.factors[k], var))
+    f, others = _split_differential(e.factors)
+    return E.mul(E.diag(E.vec(E.hadamard(*others))), vec_coefficient(f, var))
 
 
 @VEC_RULES.rule(E.MatMul)
 def vec_matmul(e, var):
     """vec(P E Q) = (Qᵀ ⊗ P) vec E; vec(M s) = vec(M) (∇s)ᵀ for a scalar s"""
-    k = _the_differential_factor(e.factors)
-    f = e.factors[k]
-    others = e.factors[:k] + e.factors[k + 1 :]
+    f, others = _split_differential(e.factors)
     if f.is_scalar:
         return E.mul(E.vec(E.mul(E.Const(e.coeff), *others)), vec_coefficient(f, var))
     chain = e.chain

@@ -185,6 +185,7 @@ def sympy_kron(n, args):
     return _sp().KroneckerProduct(*args)
 
 
+@lru_cache(maxsize=1)
 def _register_unary_rules():
     """ᵀ, ⁻¹, tr, det, diag: one table for both directions (_unary_table), SymPy imported late."""
     for node, cls, _ in _unary_table():

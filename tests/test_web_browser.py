@@ -56,6 +56,14 @@ def _wait_http(url: str, seconds: float):
             time.sleep(0.1)
 
 
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
 @pytest.fixture(scope="module")
 def server():
     port = _free_port()
@@ -65,11 +73,7 @@ def server():
         _wait_http(f"http://127.0.0.1:{port}/api/health", 30)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 class Page:
@@ -159,11 +163,7 @@ def browser():
         yield page
         page.ws.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -261,8 +261,9 @@ def create_app(workers: int | None = None, time_limit: float | None = None) -> F
             return {"id": rid, "verdict": "error", "diagnosis": None, "reason": reason, "answer": ""}
 
         rows = await asyncio.gather(*(one(i + 1, r) for i, r in enumerate(req.records)))
-        counts = {v: sum(r["verdict"] == v for r in rows) for v in ("correct", "wrong", "error")}
-        return {"results": rows, "summary": counts}
+        from ..grading import summary
+
+        return {"results": rows, "summary": summary(rows)}
 
     @app.post("/api/backprop", responses=responses, tags=["api"])
     async def api_backprop(req: BackpropRequest, request: Request):
