@@ -814,13 +814,14 @@ _READING_TRIES = 400  # readings tried at most when the default kinds do not fit
 
 
 def _sym_names(raw: Raw) -> list:
-    out, stack = [], [raw]
+    """The names of the symbols, each once, in order of appearance."""
+    out, stack = {}, [raw]
     while stack:
         n = stack.pop()
-        if n.op == "sym" and n.data not in out:
-            out.append(n.data)
+        if n.op == "sym":
+            out.setdefault(n.data)
         stack.extend(reversed(n.kids))
-    return out
+    return list(out)
 
 
 def _count_names(raw: Raw) -> set:

@@ -108,23 +108,25 @@ def pair_norm_bars(text: str) -> str:
     number, `)` or a postfix); otherwise it opens a new one: `||(||W||^2) x||`.
     """
     out, i, depth, bars = [], 0, 0, 0
+    last = ""  # the last character written that is not a space (linear in the text's length)
     while i < len(text):
         width = 2 if text.startswith("||", i) else (1 if text[i] == "‖" else 0)
-        before = "".join(out).rstrip()
-        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")]'ᵀ¹²³⟫⟧}_")
+        after_operand = bool(last) and (last.isalnum() or last in ")]'ᵀ¹²³⟫⟧}_")
         if text[i] == "|" and not width:  # a single bar: |X| (det) or |x| (abs), paired alike
             closing = bars > 0 and after_operand
             bars += -1 if closing else 1
-            out.append("⟧" if closing else "⟦")
+            out.append(last := "⟧" if closing else "⟦")
             i += 1
             continue
         if not width:
             out.append(text[i])
+            last = text[i] if not text[i].isspace() else last
             i += 1
             continue
         closing = depth > 0 and after_operand
         depth += -1 if closing else 1
-        out.append(("⟫" if closing else "⟪") + " " * (width - 1))
+        last = "⟫" if closing else "⟪"
+        out.append(last + " " * (width - 1))
         i += width
     return "".join(out)
 
