@@ -8,8 +8,8 @@ from .decls import Decls
 from .errors import ParseError, ShapeError
 from .latex_input import from_latex, looks_like_latex
 from .shapes import kinds_from_context
-from .syntax import (MAX_DEPTH, course_spellings, depth, make_transformer, pair_norm_bars, parser,
-                     syntax_error)
+from .syntax import (MAX_DEPTH, Raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
+                     snippet, syntax_error)
 from .walk import symbols_in
 
 MAX_INPUT = 20_000
@@ -90,7 +90,9 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise
     if depth(raw) > MAX_DEPTH:
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
+    raw, found_sums = _implicit_sums(raw, prepared)
     builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
+    found = found_sums + found
     if notes is not None:
         notes.extend(n for n in found if n not in notes)
     builder._name_dims()
@@ -107,3 +109,63 @@ def symbols_of(e: E.Expr) -> dict:
     for n in symbols_in(e):
         out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric) if n.diff else n)
     return out
+
+
+_INDEX_LETTERS = "ijkl"
+
+
+def _free_indices(r: Raw, bound=frozenset()) -> set:
+    """The index letters of names like x_i, y_{i} in r that no Σ_i around them binds."""
+    out, stack = set(), [(r, bound)]
+    while stack:
+        n, b = stack.pop()
+        if n.op == "sumover":
+            b = b | {n.data[0]}
+        elif n.op == "sym" and "_" in n.data:
+            sub = n.data.partition("_")[2].strip("{}")
+            if sub in _INDEX_LETTERS and sub not in b:
+                out.add(sub)
+        stack.extend((k, b) for k in n.kids)
+    return out
+
+
+def _implicit_sums(raw: Raw, text: str):
+    """A summation sign written without its index, as the course often prints it:
+    `\\sum (y_i - b)^2`, `sum (…)`, or a bare `Σ (x_i - μ)ᵀ …`, is the sum over the one index
+    its body leaves free (Σ_i), never the sum of the entries of one observation's term.
+    Returns the tree and a note for each such reading; two free indices are an error that
+    names the spelling that works. (`\\Sigma` in LaTeX is always the letter.)"""
+    notes: list = []
+
+    def over(body: Raw, start: int, end: int, bound: frozenset) -> Raw | None:
+        free = _free_indices(body, bound)
+        if not free:
+            return None
+        shown = snippet(text, Raw("sym", (), start, end))
+        if len(free) > 1:
+            raise ParseError(
+                f"`{shown}`: a sum over which index ({', '.join(sorted(free))})? write "
+                + " ".join(f"sum_{i}" for i in sorted(free)) + " …"
+            )
+        (index,) = free
+        notes.append(f"`{shown}` is read as the sum over the observations Σ_{index} (write sum_{index} "
+                     f"to say so; sum(…) of one observation's entries would not contain {index})")
+        return Raw("sumover", [body], start, end, (index, "n"))  # the size n, as for sum_i
+
+    def visit(r: Raw, bound: frozenset) -> Raw:
+        inner = bound | {r.data[0]} if r.op == "sumover" else bound
+        r.kids = [visit(k, inner) for k in r.kids]
+        if r.op == "call" and r.data == "sum" and len(r.kids) == 1:
+            return over(r.kids[0], r.start, r.end, bound) or r
+        if r.op == "mul":
+            for k, kid in enumerate(r.kids[:-1]):
+                if kid.op == "sym" and text[kid.start:kid.end] == "Σ":
+                    rest = r.kids[k + 1:]
+                    body = rest[0] if len(rest) == 1 else Raw("mul", rest, rest[0].start, rest[-1].end)
+                    s = over(body, kid.start, r.end, bound)
+                    if s is not None:
+                        r.kids = r.kids[:k] + [s]
+                        return r if k else s
+        return r
+
+    return visit(raw, frozenset()), notes

@@ -136,6 +136,7 @@ def course_spellings(text: str) -> str:
     accents as part of a name (ŷ → y_hat), the Unicode minus, the ones vector 1_n."""
     text = spell_accents(text).replace("−", "-")
     text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
+    text = re.sub(r"∑(?!\s*[_ᵢⱼₖ])\s*", "sum ", text)  # a bare ∑: its index is read from the body
     return re.sub("[𝟏𝟙]", "ones_v", text)
 
 
