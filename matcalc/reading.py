@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 from . import expr as E
-from .decls import Decls
+from .decls import Decls, pretty_name
 from .errors import ParseError, ShapeError
 from .latex_input import from_latex, looks_like_latex
 from .shapes import kinds_from_context
-from .syntax import (MAX_DEPTH, Raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
+from .abstract import CAPITAL
+from .syntax import (MAX_DEPTH, Raw, walk_raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
                      snippet, syntax_error)
 from .walk import symbols_in
 
@@ -91,6 +92,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if depth(raw) > MAX_DEPTH:
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
     raw, found_sums = _implicit_sums(raw, prepared)
+    found_sums += _capital_functions(raw, prepared)
     builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
     found = found_sums + found
     if notes is not None:
@@ -121,7 +123,7 @@ def _free_indices(r: Raw, bound=frozenset()) -> set:
         n, b = stack.pop()
         if n.op == "sumover":
             b = b | {n.data[0]}
-        elif n.op == "sym" and "_" in n.data:
+        elif n.op == "sym" and "_" in n.data and not n.data[:1].isupper():  # W_k is a weight's name
             sub = n.data.partition("_")[2].strip("{}")
             if sub in _INDEX_LETTERS and sub not in b:
                 out.add(sub)
@@ -169,3 +171,19 @@ def _implicit_sums(raw: Raw, text: str):
         return r
 
     return visit(raw, frozenset()), notes
+
+
+def _capital_functions(raw: Raw, text: str) -> list:
+    """A note for each capital abstract function (`F(W x)`), which could also be read as the
+    matrix F times (W x); an error when the same name is also used as a matrix."""
+    called = {r.data for r in walk_raw(raw) if r.op == "call" and CAPITAL.match(r.data or "")}
+    notes = []
+    for name in sorted(called):
+        shown = pretty_name(name)
+        if any(r.op == "sym" and r.data == name for r in walk_raw(raw)):
+            raise ParseError(f"`{shown}` is used both as a function {shown}(…) and as a matrix: declare "
+                             f"matrix={shown} to read {shown}(…) as the product {shown}·(…)")
+        notes.append(f"`{shown}(…)` is read as an elementwise function {shown} with no formula (the "
+                     f"course's activation; its derivative is {shown}'); declare matrix={shown} to read it "
+                     f"as the matrix {shown} times (…)")
+    return notes

@@ -257,3 +257,17 @@ def test_notes_say_which_kinds_were_chosen():
     assert verify(r).passed
     r = matcalc.diff("-n/2 ln det Σ", "Σ")
     assert r.kind == "gradient" and any("n is read as a scalar" in n for n in r.notes)
+
+
+def test_capital_F_called_is_the_courses_activation():
+    """The course (001) writes the layer as F(W x): an elementwise function, with a note;
+    declared a matrix, or used as one elsewhere, it is not read as a function in silence."""
+    r = matcalc.diff("(y - F(W x))^T (y - F(W x))", "W")
+    assert "F'" in str(r) and any("F(…)" in n for n in r.notes)
+    # the same derivative as the lowercase abstract f
+    lower = matcalc.diff("(y - f(W x))^T (y - f(W x))", "W")
+    assert str(r).replace("F", "f") == str(lower)
+    product = matcalc.diff("a^T F(x + y)", "x", matrix="F")  # declared: the product F (x + y)
+    assert str(product) == "F^T a" and verify(product).passed
+    with pytest.raises(MatcalcError, match="matrix=F"):
+        matcalc.parse("F(W x) + F x")
