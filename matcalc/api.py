@@ -409,11 +409,26 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
     parse_notes: list = []
     named = {} if named is None else named
     if isinstance(expr, str):
-        f = _parse(expr, decls, notes=parse_notes, named=named)
+        f = _parse(_definitions_inlined(expr, parse_notes), decls, notes=parse_notes, named=named)
     else:
         f = as_expr(expr)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
+
+
+def _definitions_inlined(text: str, notes: list) -> str:
+    """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
+    intermediates substituted into the last statement (backprop keeps them as its schedule)."""
+    from .program import inline, is_definition, plain_statements
+
+    parts = plain_statements(text)
+    if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
+        return text  # one expression (over several lines, perhaps)
+    statements, whole = inline(text)
+    names = ", ".join(name for name, _ in statements[:-1])
+    notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
+                 f"statement (backprop keeps named intermediates as its schedule)")
+    return whole
 
 
 def as_expr(expr) -> E.Expr:

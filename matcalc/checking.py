@@ -161,24 +161,38 @@ def _what(kind: str, wrt: str) -> str:
             "differential": f"the differential (in d{wrt})"}[kind]
 
 
-# The course writes an answer with its left-hand side: `df = …`, `dL = …` (a differential),
-# `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`, `dL/dW = …` (a gradient).
+# The course writes an answer with its left-hand side: `df = …`, `dL = …`, `dX^{-1} = …`,
+# `d(\det X) = …` (a differential), `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`,
+# `dL/dW = …`, `\frac{\partial \mathcal{L}}{\partial X} = …` (a gradient), or a name
+# (`f'(x) = …`, `H = …`, `\mathfrak{J} = …`); a chain `a = b = c` is judged by its last part.
 _GRADIENT_LHS = re.compile(
-    r"^\s*(?:(?:∇|\\nabla|grad)\s*(?:_\{?[^\s=}]*\}?)?\s*[A-Za-z]?(?:\([^=]*\))?"
-    r"|(?:∂|d)\s*[A-Za-z]\w*\s*/\s*(?:∂|d)\s*\S+?|\\frac\{\\partial\s*\w*\}\{\\partial\s*[^}]*\})\s*=(?!=)"
+    r"^\s*(?:∇|\\nabla|grad\b|(?:∂|d|\\partial)\s*\S+?\s*/\s*(?:∂|d|\\partial)|\\frac\s*\{\s*(?:∂|d|\\partial))"
 )
-_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}\s*)[A-Za-z]\w*(?:\([^=]*\))?\s*=(?!=)")
+_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\\]|[A-Za-z\u0370-\u03ff])")
+
+
+def _top_level_parts(text: str) -> list:
+    """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
+    parts, depth, last = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += (ch in "({[") - (ch in ")}]")
+        if ch == "=" and depth == 0 and text[k + 1:k + 2] != "=" and text[k - 1:k] not in "<>!=":
+            parts.append(text[last:k])
+            last = k + 1
+    return parts + [text[last:]]
 
 
 def claim_form(text: str):
     """(the claim without its left-hand side, 'gradient' | 'differential' | None)."""
-    m = _GRADIENT_LHS.match(text)
-    if m:
-        return text[m.end():], "gradient"
-    m = _DIFFERENTIAL_LHS.match(text)
-    if m:
-        return text[m.end():], "differential"
-    return text, None
+    parts = _top_level_parts(text)
+    if len(parts) < 2 or not parts[0].strip():
+        return text, None
+    lhs, body = parts[0], parts[-1]
+    if _GRADIENT_LHS.match(lhs):
+        return body, "gradient"
+    if _DIFFERENTIAL_LHS.match(lhs):
+        return body, "differential"
+    return body, None
 
 
 def _mentions_differential(text: str, name: str) -> bool:

@@ -93,6 +93,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
     raw, found_sums = _implicit_sums(raw, prepared)
     found_sums += _capital_functions(raw, prepared)
+    raw = _prefix_arguments(raw, prepared, found_sums)
     builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
     found = found_sums + found
     if notes is not None:
@@ -187,3 +188,29 @@ def _capital_functions(raw: Raw, text: str) -> list:
                      f"course's activation; its derivative is {shown}'); declare matrix={shown} to read it "
                      f"as the matrix {shown} times (…)")
     return notes
+
+
+def _prefix_arguments(raw: Raw, text: str, notes: list) -> Raw:
+    """A function written without parentheses takes the product after it up to the next
+    function, as books print it: `det X tr(X^{-1} dX)` is det(X) · tr(X⁻¹ dX), not
+    det(X tr(…)); `ln det X` is still ln(det X). A note says so when it splits."""
+
+    def prefix(r: Raw) -> bool:  # `det X …`; a call with parentheses ends after its `)`
+        return r.end == r.kids[0].end
+
+    def visit(r: Raw) -> Raw:
+        r.kids = [visit(k) for k in r.kids]
+        if r.op == "call" and len(r.kids) == 1 and r.kids[0].op == "mul" and prefix(r):
+            factors = r.kids[0].kids
+            k = next((k for k, f in enumerate(factors) if k and f.op == "call"), None)
+            if k is not None:
+                head = factors[:k]
+                arg = head[0] if len(head) == 1 else Raw("mul", head, head[0].start, head[-1].end)
+                call = Raw("call", [arg], r.start, arg.end, r.data)
+                notes.append(f"`{snippet(text, r)}` is read as `{snippet(text, call)}` times "
+                             f"`{snippet(text, Raw('mul', [], factors[k].start, r.end))}`: a function written "
+                             f"without parentheses takes its argument up to the next function")
+                return Raw("mul", [call] + factors[k:], r.start, r.end)
+        return r
+
+    return visit(raw)

@@ -131,12 +131,34 @@ def pair_norm_bars(text: str) -> str:
     return "".join(out)
 
 
+_FUNCTION_POWER = re.compile(r"(?<![\w.])([A-Za-z]+)\s*\^\s*(\d+|\{\s*\d+\s*\})\s*\(")
+
+
+def _function_powers(text: str) -> str:
+    """`tanh^2(x)`, `sin^2(x)` (a power of a function, as books print it) → `(tanh(x))^2`."""
+    out, pos = [], 0
+    for m in _FUNCTION_POWER.finditer(text):
+        if m.start() < pos or m.group(1) not in FUNCTIONS:
+            continue
+        depth, k = 1, m.end()
+        while k < len(text) and depth:
+            depth += (text[k] == "(") - (text[k] == ")")
+            k += 1
+        if depth:
+            continue  # unbalanced: the grammar reports it
+        out.append(text[pos:m.start()])
+        out.append(f"({m.group(1)}({text[m.end():k - 1]}))^{m.group(2)}")
+        pos = k
+    return "".join(out) + text[pos:]
+
+
 def course_spellings(text: str) -> str:
     """Spellings of the course material that the grammar reads in matcalc's own form:
     accents as part of a name (ŷ → y_hat), the Unicode minus, the ones vector 1_n."""
     text = spell_accents(text).replace("−", "-")
     text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
     text = re.sub(r"∑(?!\s*[_ᵢⱼₖ])\s*", "sum ", text)  # a bare ∑: its index is read from the body
+    text = _function_powers(text)
     return re.sub("[𝟏𝟙]", "ones_v", text)
 
 
@@ -263,6 +285,13 @@ def make_transformer(text: str, decls: Decls, differentials: set):
         base = word.split("_", 1)[0]
         if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
             return Raw("sym", (), start, end, word)
+        glued = next((dw for dw in sorted(differentials_words, key=len, reverse=True)
+                      if word.startswith(dw) and word[len(dw):].isalpha()), None)
+        if glued and not decls.declares(word):  # `dXX^{-1}` as printed: dX X⁻¹
+            rest = word[len(glued):]
+            letters = [Raw("sym", (), start + len(glued) + i, start + len(glued) + i + 1, spell_greek(c))
+                       for i, c in enumerate(rest)]
+            return Raw("word", [Raw("sym", (), start, start + len(glued), glued)] + letters, start, end)
         if word in ("I", "eye"):
             return Raw("identity", (), start, end)
         m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
