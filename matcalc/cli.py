@@ -47,10 +47,10 @@ def _json_errors() -> bool:
     return main.asks_for_json(sys.argv[1:])  # outside a command (run()'s last line of defence)
 
 
-def _echo_error(message: str, kind: str, code: int):
+def _echo_error(message: str, kind: str, code: int, as_json: bool | None = None):
     """One error on stderr: `error: …` (red on a terminal), or with --format json the record the
     web API answers with, {"error", "type", "caret"}, plus the exit code."""
-    if _json_errors():
+    if _json_errors() if as_json is None else as_json:
         import json
 
         from .errors import error_body
@@ -131,7 +131,7 @@ class _JsonUsageError(click.ClickException):
         self.exit_code, self.kind = err.exit_code, type(err).__name__
 
     def show(self, file=None):
-        _echo_error(self.message, self.kind, self.exit_code)
+        _echo_error(self.message, self.kind, self.exit_code, as_json=True)  # shown after the context closed
 
 
 class _Group(click.Group):
