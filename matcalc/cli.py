@@ -706,12 +706,14 @@ def _numbers_text(numbers) -> str:
 def _layer_backward(layer, layer_input, upstream, layer_weights, fmt):
     from .schedule import _plain, layer_backward
     from .errors import MatcalcError
-    from .numeric import parse_value
+    from .numeric import given_point, parse_value, require_finite
 
     if layer_input is None or upstream is None:
         raise MatcalcError("--layer needs --layer-input and --upstream values")
     w = parse_value(layer_weights) if layer_weights else None
-    out, down, formula = layer_backward(layer, parse_value(layer_input), parse_value(upstream), w)
+    with given_point():
+        out, down, formula = layer_backward(layer, parse_value(layer_input), parse_value(upstream), w)
+    require_finite({"output": out, "downstream": down})
     if fmt == "json":
         import json
 

@@ -226,6 +226,7 @@ OUTSIDE = [
      "y=[1,1]", "--no-check"],
     ["backprop", "(y - log(w x))^2", "--wrt", "w", "--scalar", "w,x,y", "--data", "[[-1,2],[2,3]]", "--at", "w=1",
      "--iterations", "2", "--no-check"],
+    ["backprop", "--layer", "relu", "--layer-input", "[1e400,-1]", "--upstream", "[-1,-2]"],
     ["graph", "log(x) y", "--scalar", "x,y", "--at", "x=0", "y=2"],
     ["graph", "sqrt(x)", "--scalar", "x", "--at", "x=0"],
     ["solve", "(y - X w)^T (y - X w)", "--wrt", "w", "--at", "X=[[1,1],[1,1]]", "y=[1,2]", "--no-check"],
