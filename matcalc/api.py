@@ -13,7 +13,7 @@ from functools import cached_property
 from . import expr as E
 from .decls import Decls, canonical_name, split_names
 from .differential import d_recorded
-from .errors import DeclarationError, DerivationError
+from .errors import DeclarationError, DerivationError, DomainError
 from .identify import coefficient, pullback, substitute, vec_coefficient
 from .reading import parse as _parse
 from .reading import symbols_of
@@ -217,11 +217,11 @@ class Result:
                     out[dv.name] = evaluate(dv.expr, env, dims)
                 out["f"] = evaluate(self.f, env, dims)
         except np.linalg.LinAlgError as err:
-            raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
+            raise DomainError(f"the point is outside the domain of the expression ({err}: "
                                    f"a matrix that is inverted is singular there)") from None
         off = [k for k, v in out.items() if not np.all(np.isfinite(v))]
         if off:
-            raise DeclarationError(f"the point is outside the domain of the expression: "
+            raise DomainError(f"the point is outside the domain of the expression: "
                                    f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
 

@@ -177,7 +177,7 @@ def _inputs(f):
 
 def _numbers(g: Graph, at: dict):
     from .errors import DeclarationError
-    from .numeric import _as2d, evaluate, parse_value
+    from .numeric import _as2d, evaluate, given_point, parse_value, require_finite
 
     from .decls import canonical_name
 
@@ -185,17 +185,20 @@ def _numbers(g: Graph, at: dict):
     missing = [n.name for n in g.nodes if n.definition is None and n.name not in env]
     if missing:
         raise DeclarationError(f"graph: at= needs a value for {', '.join(missing)}")
-    for n in g.nodes:
-        if n.definition is not None:
-            env[n.name] = evaluate(n.definition, env)
-    g.values = {n.name: float(env[n.name].reshape(-1)[0]) for n in g.nodes}
-    adj = {g.nodes[-1].name: 1.0}
-    for n in reversed(g.nodes):
-        if n.definition is None or n.name not in adj:
-            continue
-        for c, local in n.local.items():
-            adj[c] = adj.get(c, 0.0) + adj[n.name] * float(evaluate(local, env).reshape(-1)[0])
+    with given_point():
+        for n in g.nodes:
+            if n.definition is not None:
+                env[n.name] = evaluate(n.definition, env)
+        g.values = {n.name: float(env[n.name].reshape(-1)[0]) for n in g.nodes}
+        adj = {g.nodes[-1].name: 1.0}
+        for n in reversed(g.nodes):
+            if n.definition is None or n.name not in adj:
+                continue
+            for c, local in n.local.items():
+                adj[c] = adj.get(c, 0.0) + adj[n.name] * float(evaluate(local, env).reshape(-1)[0])
     g.adjoints = {n.name: adj.get(n.name, 0.0) for n in g.nodes}
+    require_finite(g.values)
+    require_finite({f"df/d{k}": v for k, v in g.adjoints.items()})
 
 
 def graph(expr: str, decls: Decls | None = None, at: dict | None = None, **kw) -> Graph:

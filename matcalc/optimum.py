@@ -101,8 +101,8 @@ class Solution:
         text the numeric module reads, '[1,2]', '1/2'). Every other name in the solution needs a value."""
         import numpy as np
 
-        from .errors import DeclarationError
-        from .numeric import _as2d, bind_dims, evaluate, parse_value
+        from .errors import DeclarationError, DomainError
+        from .numeric import _as2d, bind_dims, evaluate, given_point, parse_value
 
         env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         needed = sorted({n for p in self.pieces for n in _free(p.value)})
@@ -119,17 +119,24 @@ class Solution:
                 try:
                     v = evaluate(p.value, env, dims)
                 except np.linalg.LinAlgError:
-                    raise DeclarationError(f"at these values the solution for {p.variable.name} needs the inverse of "
+                    raise DomainError(f"at these values the solution for {p.variable.name} needs the inverse of "
                                            "a singular matrix: " + "; ".join(p.assumptions or ["see the formula"])
                                            ) from None
             if not np.all(np.isfinite(v)):
-                raise DeclarationError(f"at these values the solution for {p.variable.name} is not finite "
+                raise DomainError(f"at these values the solution for {p.variable.name} is not finite "
                                        f"({'; '.join(p.assumptions) or 'a division by zero'})")
             if p.vec:
                 x = p.variable
                 r = dims.get(x.nrows, x.nrows) if not isinstance(x.nrows, int) else x.nrows
                 v = v.reshape((r, -1), order="F")
             out[p.variable.name] = v
+        point = {**env, **{k: _as2d(v) for k, v in out.items()}}
+        if set(_free(self.f)) <= set(point):  # f itself at the solution: S = M/n with M = 0 is no point of ln det S
+            with given_point("at these values the solution"):
+                value = evaluate(self.f, point, bind_dims([self.f], point))
+            if not np.all(np.isfinite(value)):
+                raise DomainError("at these values the solution is outside the domain of f (f is not finite there: "
+                                  "a log of a number ≤ 0, a singular matrix)")
         return out
 
     def format(self, fmt: str = "unicode") -> str:

@@ -454,11 +454,11 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
 
 def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None, stepping=()):
     """None, one pass (with --at), or the optimizer's steps (with --data; with --at alone when a step
-    option such as --lr or --steps is given: the steps on that one observation)."""
+    option such as --lr or --iterations is given: the steps on that one observation)."""
     import numpy as np
 
     from .errors import DeclarationError
-    from .numeric import parse_value
+    from .numeric import given_point, parse_value, require_finite
 
     values = {k: parse_value(v) if isinstance(v, str) else v for k, v in values.items()}
     if init == "zeros":
@@ -476,7 +476,10 @@ def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None,
     if data is None:
         if not values:
             return None
-        return {"pass": run_pass(sched, values).to_json()}
+        with given_point():
+            one = run_pass(sched, values).to_json()
+        require_finite(one)
+        return {"pass": one}
     try:
         steps_order = [int(i) for i in order.split(",")] if order else None
     except ValueError:
@@ -502,5 +505,8 @@ def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None,
         batch = "full"
     elif batch is None:
         batch = 1
-    history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
-    return steps_json(opt, history, observations)
+    with given_point("a point of the steps"):
+        history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
+    out = steps_json(opt, history, observations)
+    require_finite(out["steps"], "a point of the steps", " (or the steps diverge: try a smaller learning rate)")
+    return out

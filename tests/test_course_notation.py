@@ -181,8 +181,8 @@ def test_layer_length_mismatch_is_a_clean_error():
 
     from matcalc import cli
 
-    for args in (["--layer", "relu", "--input", "[2,-1]", "--upstream", "[-1,-2,3]"],
-                 ["--layer", "linear", "--input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
+    for args in (["--layer", "relu", "--layer-input", "[2,-1]", "--upstream", "[-1,-2,3]"],
+                 ["--layer", "linear", "--layer-input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
         r = CliRunner().invoke(cli.main, ["backprop", *args])
         assert r.exit_code == 2 and "entries" in r.output
 
