@@ -382,7 +382,7 @@ Examples:
 @click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="The variable(s): w, or m,S for a joint solution.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="unicode",
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "latex", "json"]), default="unicode",
               show_default=True)
 @click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (e.g. lambda).")
 @click.option("--gd", is_flag=True, help="Also print the gradient-descent step w ← w − γ ∇f(w).")

@@ -218,3 +218,29 @@ def test_plain_text_in_latex():
     assert latex_text("u⁻¹ᵀ ŷ β̂") == "u$^{-1}{}^\\top$ $\\hat{y}$ $\\hat{\\beta}$"
     assert latex_name("lambda") == "\\lambda" and latex_name("W1") == "W_{1}" and latex_name("y_hat") == "\\hat{y}"
     assert_renders([f"\\text{{{latex_text(s)}}}" for s in ("a ⪰ 0 ≻ b → c ← d ‖x‖² ∂f/∂x", "½ x′ 𝟙 ∞ ±")])
+
+
+def test_cli_latex_of_several_lines_renders():
+    """`--format latex` of diff with several variables, hessian blocks, Σ_i, backprop, solve and
+    --steps: one block each (steps: one per variable), each rendering in KaTeX."""
+    from click.testing import CliRunner
+
+    from matcalc.cli import main
+
+    runs = [["diff", "x^T A y + lambda x^T x", "--wrt", "x,y,lambda"],
+            ["diff", "sum_i (y_i - w^T x_i)^2", "--wrt", "w"],
+            ["diff", "x^T A y", "--wrt", "x", "--steps"],
+            ["hessian", "x^T A y", "--wrt", "x,y"],
+            ["backprop", "1/2 (y - W2 sigmoid(W1 x))^T (y - W2 sigmoid(W1 x))", "--wrt", "W1,W2"],
+            ["solve", "(y - X w)^T (y - X w) + lambda w^T w", "--wrt", "w", "--positive", "lambda"]]
+    outputs = []
+    for args in runs:
+        r = CliRunner().invoke(main, [*args, "--format", "latex"])
+        assert r.exit_code == 0, r.output
+        structure_ok(r.stdout.strip())
+        outputs.append(r.stdout.strip())
+    rows = aligned_rows(outputs[0])
+    diffed = matcalc.diff("x^T A y + lambda x^T x", "x,y,lambda")
+    assert verify(diffed).passed
+    _check_rows(diffed, rows)
+    assert_renders(outputs)

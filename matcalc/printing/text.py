@@ -245,6 +245,9 @@ class TextPrinter:
         return self.call("diag", self.p(e.arg, 0)), ATOM
 
     def _print_Func(self, e):
+        power = _symbolic_power(e)
+        if power is not None:
+            return self.symbolic_power(*power), POSTFIX
         f = functions.get(e.name, "printed name")
         name = self.function_name(f)
         if _square_matrix(e.arg) and f.matrix_meaning:
@@ -253,6 +256,11 @@ class TextPrinter:
 
     def function_name(self, f: functions.Function) -> str:
         return f.name
+
+    def symbolic_power(self, base: E.Expr, exponent: E.Expr, elementwise: bool) -> str:
+        """a^b, a^(b + 1), x.^y: how a symbolic power is written (and parsed back)."""
+        exp = self.p(exponent, ATOM)
+        return self.p(base, POSTFIX + 1) + (".^" if elementwise else "^") + exp
 
     # -- sums over observations
     def _print_SumOver(self, e):
@@ -273,6 +281,26 @@ class TextPrinter:
     def func_name(self, name: str) -> str:
         """The name of an operation that is not an elementwise function (softmax)."""
         return name
+
+
+def _symbolic_power(e: E.Func):
+    """(base, exponent, elementwise) when e is exp(b ln a) or exp.(y ⊙ ln x): how `a^b` and
+    `x.^y` are read, printed back as written; None otherwise."""
+    if e.name != "exp":
+        return None
+    arg = e.arg
+    if isinstance(arg, E.Hadamard) and len(arg.factors) == 2:
+        logs = [f for f in arg.factors if isinstance(f, E.Func) and f.name == "log"]
+        if len(logs) == 1:
+            other = next(f for f in arg.factors if f is not logs[0])
+            return logs[0].arg, other, True
+        return None
+    if isinstance(arg, E.MatMul) and not arg.chain:
+        logs = [f for f in arg.scalars if isinstance(f, E.Func) and f.name == "log"]
+        if len(logs) == 1:
+            rest = [f for f in arg.scalars if f is not logs[0]]
+            return logs[0].arg, E.mul(E.Const(arg.coeff), *rest), False
+    return None
 
 
 _SUP = str.maketrans("0123456789-/()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ⁽⁾")
@@ -426,6 +454,10 @@ class LatexPrinter(TextPrinter):
 
     def _print_Kron(self, e):
         return f"{self.p(e.left, MUL + 1)} \\otimes {self.p(e.right, MUL + 1)}", MUL
+
+    def symbolic_power(self, base, exponent, elementwise):
+        circ = "\\circ " if elementwise else ""
+        return f"{self.p(base, POSTFIX + 1)}^{{{circ}{self.p(exponent, 0)}}}"
 
     def _print_Vec(self, e):
         return self.call("\\operatorname{vec}", self.p(e.arg, 0)), ATOM
