@@ -3,11 +3,14 @@
 `assert_renders(strings)` sends every string to one node process (tests/katex_render.js)
 and fails naming each string KaTeX refuses. The strings are what users get: a
 `_repr_latex_` (delimited by $…$ or $$…$$), or `--format latex` output (bare math).
-Without Node.js the caller's test is skipped with a message.
+Without Node.js the caller's test is skipped with a message. `structure_ok` and
+`aligned_rows` check what KaTeX would accept but print wrongly: lines joined without an
+environment, a `%` that swallows the closing `$`.
 """
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,3 +51,30 @@ def assert_renders(strings):
     failures = render_failures(strings)
     assert not failures, f"{len(failures)} of {len(strings)} LaTeX strings do not render:\n" + "\n".join(
         f"{message}\n    in {tex!r}" for tex, message in failures[:10])
+
+
+def aligned_rows(tex: str) -> list:
+    """(lhs, rhs, comment) of each line of an aligned block (rhs None for a text-only line)."""
+    body = math_body(tex)
+    assert body.startswith("\\begin{aligned}\n") and body.endswith("\n\\end{aligned}"), body
+    rows = []
+    for line in body.split("\n")[1:-1]:
+        line = line.rstrip().removesuffix("\\\\").rstrip()
+        m = re.search(r"(\\quad | && )\\text\{(.*)\}$", line)
+        comment = m.group(2) if m else ""
+        line = line[:m.start()] if m else line
+        lhs, sep, rhs = line.partition("&=")
+        rows.append((lhs.strip(), rhs.strip() if sep else None, comment))
+    return rows
+
+
+def structure_ok(tex: str):
+    """Several lines only inside an environment, every line but the last ending in \\\\;
+    no comment sign (it would swallow the closing $); ASCII only."""
+    body = math_body(tex)
+    assert tex.isascii(), [c for c in tex if not c.isascii()]
+    assert not re.search(r"(?<!\\)%", body), body
+    lines = body.split("\n")
+    if len(lines) > 1:
+        assert lines[0].startswith("\\begin{") and lines[-1].startswith("\\end{"), body
+        assert all(ln.rstrip().endswith("\\\\") for ln in lines[1:-2]), body

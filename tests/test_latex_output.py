@@ -12,40 +12,13 @@ import numpy as np
 import pytest
 
 import matcalc
-from katex import assert_renders, math_body
+from katex import aligned_rows, assert_renders, math_body, structure_ok
 from printed import assert_printed_value
 from matcalc.numeric import evaluate, sample_point
 from matcalc.printing.text import latex_name, latex_number, latex_text, to_latex
 from matcalc.schedule import run_pass, verify_schedule
 from matcalc.verification import verify, verify_hessian
 from test_cookbook import CASES
-
-
-def aligned_rows(tex: str) -> list:
-    """(lhs, rhs, comment) of each line of an aligned block (rhs None for a text-only line)."""
-    body = math_body(tex)
-    assert body.startswith("\\begin{aligned}\n") and body.endswith("\n\\end{aligned}"), body
-    rows = []
-    for line in body.split("\n")[1:-1]:
-        line = line.rstrip().removesuffix("\\\\").rstrip()
-        m = re.search(r"(\\quad | && )\\text\{(.*)\}$", line)
-        comment = m.group(2) if m else ""
-        line = line[:m.start()] if m else line
-        lhs, sep, rhs = line.partition("&=")
-        rows.append((lhs.strip(), rhs.strip() if sep else None, comment))
-    return rows
-
-
-def structure_ok(tex: str):
-    """Several lines only inside an environment, every line but the last ending in \\\\;
-    no comment sign (it would swallow the closing $); ASCII only."""
-    body = math_body(tex)
-    assert tex.isascii(), [c for c in tex if not c.isascii()]
-    assert not re.search(r"(?<!\\)%", body), body
-    lines = body.split("\n")
-    if len(lines) > 1:
-        assert lines[0].startswith("\\begin{") and lines[-1].startswith("\\end{"), body
-        assert all(ln.rstrip().endswith("\\\\") for ln in lines[1:-2]), body
 
 
 def test_every_cookbook_row_renders():
