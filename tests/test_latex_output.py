@@ -217,3 +217,13 @@ def test_cli_latex_of_several_lines_renders():
     assert verify(diffed).passed
     _check_rows(diffed, rows)
     assert_renders(outputs)
+
+
+def test_web_hessian_latex_renders():
+    """The page's Hessian panel: all blocks and the derivations of both variables, one string each."""
+    from matcalc.web.jobs import hessian
+
+    data = hessian({"expr": "x^T A y + x^T x", "wrt": "x,y", "steps": True, "check": False})
+    assert verify_hessian(matcalc.hessian("x^T A y + x^T x", "x,y")).passed
+    assert data["steps_latex"].startswith("\\begin{gathered}") and data["steps_latex"].count("\\begin{aligned}") == 2
+    assert_renders([data["steps_latex"], data["latex_all"]])
