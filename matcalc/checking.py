@@ -73,14 +73,14 @@ class CheckReport:
 
     def _repr_latex_(self):
         from .reading import parse
-        from .printing.text import to_latex
+        from .printing.text import latex_text, to_latex
 
         verdict = "correct" if self.correct else f"wrong ({self.diagnosis or 'no simple diagnosis'})"
         try:
             answer = to_latex(parse(self.answer, differentials=[self.wrt]))
         except Exception:  # noqa: BLE001 - the answer is shown as text then
-            answer = f"\\text{{{self.answer}}}"
-        return f"$\\text{{{verdict}; the answer: }} {answer}$"
+            answer = f"\\text{{{latex_text(self.answer)}}}"
+        return f"$\\text{{{latex_text(verdict)}; the answer: }} {answer}$"
 
     def summary(self) -> str:
         return ("correct: " if self.correct else "wrong: ") + self.reason

@@ -481,7 +481,7 @@ Examples:
 @click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="The variable(s): w, or m,S for a joint solution.")
-@_format_option(["text", "unicode", "json"], "unicode")
+@_format_option(["text", "unicode", "latex", "json"], "unicode")
 @click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (e.g. lambda).")
 @click.option("--gd", is_flag=True, help="Also print the gradient-descent step w ← w − γ ∇f(w).")
 @click.option("--check/--no-check", default=True, show_default=True,

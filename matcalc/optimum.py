@@ -25,7 +25,7 @@ from .differential import d
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, latex_name, to_latex, to_text, to_unicode
 from .simplify import expanded, simplify
 from .walk import distinct_nodes, symbols_in
 
@@ -81,7 +81,7 @@ class Solution:
         return out
 
     def lines(self, fmt: str = "unicode") -> list:
-        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        show = to_text if fmt == "text" else to_unicode
         out = []
         for name, g in self.gradients.items():
             out.append(f"∇_{name} f = {show(g)}" if fmt != "text" else f"grad_{name} f = {show(g)}")
@@ -142,7 +142,27 @@ class Solution:
     def format(self, fmt: str = "unicode") -> str:
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        if fmt == "latex":
+            return self._latex()
         return "\n".join(self.lines("text" if fmt == "text" else "unicode"))
+
+    def _latex(self) -> str:
+        """One aligned block: the gradients, each equation ∇f = 0 with its method, the
+        solution, and the notes, assumptions and second-order verdict as text lines."""
+        rows = [(latex_lhs("gradient", name), to_latex(g)) for name, g in self.gradients.items()]
+        for p in self.pieces:
+            name = latex_name(p.variable.name)
+            rows.append((to_latex(p.equation), "0", f"[{p.method}]"))
+            rows.append((f"\\operatorname{{vec}} {name}" if p.vec else name, to_latex(p.value)))
+            rows += [("", None, n) for n in p.notes]
+        if self.assumptions:
+            rows.append(("", None, "assuming " + "; ".join(self.assumptions)))
+        if self.verdict is not None:
+            rows += [("", None, line.strip()) for line in self.verdict.lines("unicode")]
+        return latex_aligned(rows)
+
+    def _repr_latex_(self):
+        return latex_display(self._latex())
 
     def __str__(self):
         return self.format("text")

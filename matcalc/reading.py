@@ -1,12 +1,13 @@
 """parse(): text (plain, Unicode or LaTeX) → Expr, through syntax.py then shapes.py."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from . import expr as E
 from .decls import Decls, pretty_name
 from .errors import ParseError, ShapeError
-from .latex_input import from_latex, looks_like_latex
+from .latex_input import bold_names, from_latex, looks_like_latex
 from .shapes import kinds_from_context
 from .abstract import CAPITAL
 from .syntax import (MAX_DEPTH, Raw, walk_raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
@@ -73,6 +74,9 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
 
     if latex or (latex is None and looks_like_latex(text)):
         translated = from_latex(text)
+        bold = bold_names(text)
+        if bold:
+            decls = dataclasses.replace(decls, bold=decls.bold | bold)
         try:
             return parse(translated, decls, differentials, shape, latex=False, notes=notes, named=named)
         except ParseError as err:

@@ -26,7 +26,8 @@ MAX_DEPTH = 400
 # Call-style nodes (tr, det, sum, softmax, …) come from expr.CALLS.
 OPERATIONS = {
     "logdet": "logdet", "sqrt": "sqrt", "inv": "inv", "diag": "diag", "norm": "norm",
-    "norm2": "norm", "normF": "norm", "eye": "eye", "ones": "ones",
+    "norm2": "norm", "normF": "norm", "norm1": "norm1", "eye": "eye", "ones": "ones",
+    "vector": "vector", "matrix": "matrix",
     **{name: name for name in E.CALLS},
 }
 FUNCTIONS = {**OPERATIONS, **{s: f.name for f in _functions.FUNCTIONS_LIST for s in f.spellings
@@ -43,7 +44,7 @@ def _prefix_names() -> str:
     """The FUNC terminal's alternatives: every word that applies without parentheses
     (`ln det X`, `tanh x`); Greek spellings such as σ are functions only before `(`."""
     words = set(OPERATIONS) | {s for s in FUNCTIONS if s.isascii() and s.isalpha() and s not in GREEK_NAMES}
-    words -= {"eye", "ones", "norm", "norm2", "normF"}
+    words -= {"eye", "ones", "norm", "norm2", "normF", "norm1", "vector", "matrix"}
     return "|".join(sorted(words, key=lambda w: (-len(w), w)))
 
 
@@ -326,6 +327,13 @@ def make_transformer(text: str, decls: Decls, differentials: set):
             return Raw("mul", r.kids[:-1] + [new_last], r.start, tok_end)
         return Raw(op, [r], r.start, tok_end, data)
 
+    def binary_postfix(op, r: Raw, e: Raw) -> Raw:
+        """A power whose exponent is an operand too (`a^b`); on a word it binds the last letter."""
+        if r.op == "word":
+            last = r.kids[-1]
+            return Raw("mul", r.kids[:-1] + [Raw(op, [last, e], last.start, e.end)], r.start, e.end)
+        return Raw(op, [r, e], r.start, e.end)
+
     def flat(op, a: Raw, b: Raw) -> Raw:
         # only the left operand is flattened: a product on the right came from parentheses,
         # and its grouping decides which 1×1 runs scale the rest
@@ -416,14 +424,17 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 call = Raw("call", [arg], base.start, e.end, "exp")
                 return Raw("mul", r.kids[:-1] + [call], r.start, e.end) if r.op == "word" else call
             if e.op == "expname":
-                raise ParseError(
-                    f"exponents must be numbers; `^{e.data}` is not supported\n"
-                    f"{caret(text, e.start)}"
-                )
+                e = e.kids[0]
+            if _has_names(e):  # a^b: exp(b ln a), built once the kinds are known (shapes.py)
+                return binary_postfix("spower", r, e)
             return postfix("power", r, e.end, e)
 
         def epower(self, ch):
             r, _, e = ch
+            if e.op == "expname":
+                e = e.kids[0]
+            if _has_names(e):  # x.^y: exp.(y ⊙ ln x)
+                return binary_postfix("sepower", r, e)
             return postfix("epower", r, e.end, e)
 
         def superscript(self, ch):
@@ -484,6 +495,16 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 r = Raw("call", args, start, end, FUNCTIONS[name])
                 r.elementwise = True
                 return r
+            if word in ("vector", "matrix") and not decls.declares(word):  # matrixcalculus.org's
+                if len(args) != 1:  # vector(1): a vector of ones, its size inferred; matrix(c) alike
+                    raise ParseError(f"`{word}(c)` takes one scalar: c times the {word} of ones\n{caret(text, start)}")
+                return Raw("mul", [args[0], Raw("ones", (), start, end, word)], start, end)
+            if word in ("norm", "norm1") and not decls.declares(word):  # norm1(x), norm(x, p)
+                if len(args) > (1 if word == "norm1" else 2):
+                    raise ParseError(f"`{word}` takes {'one argument' if word == 'norm1' else 'x and p'}\n"
+                                     f"{caret(text, start)}")
+                order = "entries" if word == "norm1" else (args[1] if len(args) == 2 else None)
+                return Raw("norm", args[:1], start, end, order)
             if word in FUNCTIONS and not decls.declares(word):
                 return Raw("call", args, start, end, FUNCTIONS[word])
             if is_abstract(word) and len(args) == 1 and not decls.declares(word):
@@ -518,6 +539,11 @@ def make_transformer(text: str, decls: Decls, differentials: set):
             return Raw("norm", [arg], arg.start - 2, arg.end + 2 + (len(str(ch[1])) if sub else 0), sub)
 
     return ToRaw()
+
+
+def _has_names(r: Raw) -> bool:
+    """Does an exponent hold a name (`^b`, `^(n-1)`), not only numbers?"""
+    return any(n.op in ("sym", "word", "identity", "ones") for n in walk_raw(r))
 
 
 def depth(r: Raw) -> int:
