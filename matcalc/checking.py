@@ -308,6 +308,8 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     for names in _scalar_readings(expr, wrt, decls):
         scalars = Decls(set(decls.scalars) | set(names), set(decls.vectors), set(decls.matrices),
                         set(decls.symmetric), dict(decls.dims), decls.counts)
+        if _other_kinds_change(expr, wrt, decls, scalars, names):
+            continue  # not the same problem with a scalar: X would silently become a vector
         try:
             other = _check(expr, wrt, claim, scalars, seed=seed, _assuming=True)
         except MatcalcError:
@@ -324,6 +326,23 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
                                f"shape says so; by default lowercase latin names are vectors)")
             shaped = other
     return shaped or report
+
+
+def _kinds(expr, wrt, decls) -> dict:
+    from .api import prepare
+
+    f = prepare(expr, wrt, decls, {})[0]
+    return {n: ("scalar" if sym.is_scalar else "vector" if sym.cols == 1 else "row" if sym.rows == 1 else "matrix")
+            for n, sym in symbols_of(f).items()}
+
+
+def _other_kinds_change(expr, wrt, decls, scalars, names) -> bool:
+    """Whether reading `names` as scalars also changes the kind of another name."""
+    try:
+        before, after = _kinds(expr, wrt, decls), _kinds(expr, wrt, scalars)
+    except MatcalcError:
+        return True
+    return any(after.get(n) != k for n, k in before.items() if n not in names)
 
 
 def _scalar_readings(expr, wrt, decls) -> list:

@@ -160,6 +160,7 @@ def course_spellings(text: str) -> str:
     text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
     text = re.sub(r"∑(?!\s*[_ᵢⱼₖ])\s*", "sum ", text)  # a bare ∑: its index is read from the body
     text = _function_powers(text)
+    text = re.sub(r"(‖|\|\|)\s*([₁₂])", lambda m: m.group(1) + "_" + "12"["₁₂".index(m.group(2))], text)  # ‖x‖₂
     return re.sub("[𝟏𝟙]", "ones_v", text)
 
 

@@ -429,3 +429,12 @@ def test_definitions_are_inlined_for_diff_and_solve():
     assert any("substituted" in n for n in r.notes)
     r = matcalc.diff("z = W x; L = sum(exp(z))", "W")
     assert str(r) == str(matcalc.diff("sum(exp(W x))", "W")) and verify(r).passed
+
+
+def test_a_scalar_reading_never_changes_another_names_kind_in_silence():
+    """The ridge Hessian with `+ 2λ` (not 2λI) is wrong: reading w as a scalar would also
+    make X a vector, which is not the student's problem."""
+    r = matcalc.check("2 X^T (X w - y) + 2 lambda w", "w", "H = 2 X^T X + 2 lambda")
+    assert not r and "2 lambda I" in r.answer
+    assert matcalc.check("2 X^T (X w - y) + 2 lambda w", "w", "2 X^T X + 2 lambda I")
+    assert matcalc.check("tanh(t)", "t", "1 - tanh(t)^2")  # the scalar reading that stands

@@ -271,3 +271,13 @@ def test_capital_F_called_is_the_courses_activation():
     assert str(product) == "F^T a" and verify(product).passed
     with pytest.raises(MatcalcError, match="matrix=F"):
         matcalc.parse("F(W x) + F x")
+
+
+@pytest.mark.parametrize("printed,plain", [
+    ("‖Xw − y‖₂²", "(X w - y)^T (X w - y)"),
+    ("‖w‖₁", "sum(abs(w))"),
+])
+def test_unicode_norm_subscripts(printed, plain):
+    assert matcalc.parse(printed) == matcalc.parse(plain)
+    r = matcalc.diff(printed, "w")
+    assert verify(r).passed
