@@ -175,3 +175,12 @@ def _nodes(e):
     yield e
     for a in e.args:
         yield from _nodes(a)
+
+
+def test_unicode_output_tells_the_sum_sign_from_the_matrix():
+    """∑ (the summation sign) in Unicode output, Σ the covariance: both in one answer."""
+    r = matcalc.diff(GAUSS, "mu", vector="mu", symmetric="Sigma")
+    text = r.format("unicode")
+    assert "∑_i Σ⁻¹" in text
+    back = matcalc.parse(to_unicode(r.derivatives[0].expr), vector="mu", symmetric="Sigma")
+    assert _same(back, r.derivatives[0].expr)

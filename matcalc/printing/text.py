@@ -341,7 +341,7 @@ class UnicodePrinter(TextPrinter):
     def sqrt_name(self):
         return "√"
 
-    sigma = "Σ"
+    sigma = "∑"  # the summation sign, not the letter Σ (a covariance prints as Σ)
 
     def norm(self, u, sub):
         return f"‖{self.p(u, 0)}‖" + ("_F" if sub else "")
