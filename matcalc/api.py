@@ -203,13 +203,11 @@ class Result:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
         import numpy as np
 
-        from .numeric import bind_dims, evaluate, parse_value, _as2d
+        from .numeric import _as2d, bind_dims, complete_values, evaluate, parse_value
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         exprs = [self.f] + [dv.expr for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
-        missing = sorted(set(symbols_of(self.f)) - set(env))
-        if missing:
-            raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
+        env = complete_values(env, symbols_of(self.f))
         for name, s in symbols_of(self.f).items():
             v = env[name]
             if s.shape[0] == 1 and s.shape[1] == 1 and v.shape != (1, 1):

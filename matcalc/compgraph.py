@@ -215,14 +215,12 @@ def _inputs(f):
 
 def _numbers(g: Graph, at: dict):
     from .errors import DeclarationError
-    from .numeric import _as2d, evaluate, given_point, parse_value, require_finite
+    from .numeric import _as2d, complete_values, evaluate, given_point, parse_value, require_finite
 
     from .decls import canonical_name
 
     env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in at.items()}
-    missing = [n.name for n in g.nodes if n.definition is None and n.name not in env]
-    if missing:
-        raise DeclarationError(f"graph: at= needs a value for {', '.join(missing)}")
+    env = complete_values(env, [n.name for n in g.nodes if n.definition is None], "graph: ")
     with given_point():
         for n in g.nodes:
             if n.definition is not None:

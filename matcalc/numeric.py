@@ -12,6 +12,8 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from . import expr as E
@@ -653,3 +655,25 @@ def split_assignments(values) -> dict:
                 raise DeclarationError(f"at= gives {name} twice")
             out[name] = value.strip()
     return out
+
+
+KNOWN_CONSTANTS = {"pi": math.pi}  # π is a number, not a name a user should have to give
+
+
+def complete_values(env: dict, needed, context: str = "") -> dict:
+    """env with the known constants it lacks (π); a named error for any other name without
+    a value, with the likely cause when a lowercase x was given for a data matrix X (x_i)."""
+    env = dict(env)
+    for name, value in KNOWN_CONSTANTS.items():
+        if name in needed and name not in env:
+            env[name] = np.array([[value]])
+    missing = sorted(n for n in needed if n not in env)
+    if not missing:
+        return env
+    hints = []
+    for n in missing:
+        if n[:1].isupper() and n.lower() in env:
+            hints.append(f"{n} is the data matrix whose rows are the {n.lower()}_i, but you gave {n.lower()}; "
+                         f"if each {n.lower()}_i is a number (entry i of {n.lower()}), declare scalar= the names "
+                         f"that multiply it (e.g. scalar=w), or give {n}=[[…], …]")
+    raise DeclarationError(f"{context}at= needs a value for {', '.join(missing)}" + "".join(f"; {h}" for h in hints))

@@ -102,13 +102,11 @@ class Solution:
         import numpy as np
 
         from .errors import DeclarationError, DomainError
-        from .numeric import _as2d, bind_dims, evaluate, given_point, parse_value
+        from .numeric import _as2d, bind_dims, complete_values, evaluate, given_point, parse_value
 
         env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         needed = sorted({n for p in self.pieces for n in _free(p.value)})
-        missing = [n for n in needed if n not in env]
-        if missing:
-            raise DeclarationError(f"at= needs a value for {', '.join(missing)} to give the optimum in numbers")
+        env = complete_values(env, needed)
         unknown = [n for n in env if n not in needed and n not in _free(self.f)]
         if unknown:
             raise DeclarationError(f"at= gives {', '.join(unknown)}, which is not in the expression")
