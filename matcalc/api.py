@@ -19,6 +19,7 @@ from .reading import parse as _parse
 from .reading import symbols_of
 from .display import display
 from .printing.text import to_latex, to_text, to_unicode
+from .sharing import shared_gradients
 from .simplify import simplify, sym
 from .walk import distinct_nodes, symbols_in
 
@@ -34,25 +35,42 @@ class Derivative:
 
     variable: E.Symbol
     kind: str  # gradient | jacobian | derivative | differential
-    expr: E.Expr  # simplified, factored for display
+    shown: E.Expr  # simplified, factored for display; over the `where` names if there are any
     f: E.Expr
     matrix_form: E.Expr | None = None  # for a Σ_i result: the same in X, y (checked equal)
+    bindings: tuple = ()  # the result's `where` names (sharing.Binding), in definition order
 
     @property
     def name(self) -> str:
         return self.variable.name
 
+    @cached_property
+    def expr(self) -> E.Expr:
+        """The derivative as one expression: the `where` names written out (when asked for;
+        for a deep network this is the large form the names avoid)."""
+        if not self.bindings:
+            return self.shown
+        from .sharing import written_out
+
+        return written_out(self.shown, self.bindings)
+
+    def value(self, env: dict, dims: dict):
+        """The derivative at a point (name → array): each `where` name evaluated once."""
+        from .numeric import evaluate
+
+        return evaluate(self.shown, binding_values(self.bindings, env, dims), dims)
+
     def notation(self, fmt: str) -> str:
         if fmt == "text":
-            return to_text(self.expr)
+            return to_text(self.shown)
         if fmt == "unicode":
-            return to_unicode(self.expr)
+            return to_unicode(self.shown)
         if fmt == "latex":
-            return to_latex(self.expr)
+            return to_latex(self.shown)
         if fmt == "numpy":
             from .printing.numpy import to_numpy
 
-            return to_numpy(self.expr, context=(self.f, self.variable))
+            return to_numpy(self.shown, context=(self.f, self.variable))
         raise ValueError(f"unknown format {fmt!r}")
 
     def lhs(self, fmt: str = "unicode") -> str:
@@ -81,6 +99,7 @@ class Result:
     notes: list = field(default_factory=list)
     d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
     written: tuple = ()  # every name written in the expression, also those that cancel
+    bindings: list = field(default_factory=list)  # `where` names shared by the derivatives (sharing.py)
 
     def differential_wrt(self, name: str):
         """df with only dX of the variable `name` kept, and the d() rules that built it."""
@@ -88,8 +107,24 @@ class Result:
 
     @cached_property
     def differential(self) -> E.Expr:
-        """df, simplified for display (computed when first asked for)."""
+        """df, simplified for display (computed when first asked for); with `where` names,
+        Σ ⟨G, dX⟩ over the named gradients."""
+        if self.bindings:
+            return E.add(*(display(simplify(E.inner(dv.shown, dv.variable.differential())))
+                           for dv in self.derivatives))
         return display(simplify(self.raw_differential))
+
+    def where(self, fmt: str = "text") -> list:
+        """`name = definition` for each shared subexpression the derivatives are written over."""
+        if fmt == "numpy":
+            from .printing.numpy import NumpyPrinter, py_name
+
+            printer = NumpyPrinter()
+            for e in (self.f, *(dv.variable for dv in self.derivatives)):
+                printer.learn_dims(e)
+            return [f"{py_name(b.name)} = {printer.doprint(b.definition)}" for b in self.bindings]
+        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        return [f"{show(b.symbol)} = {show(b.definition)}" for b in self.bindings]
 
     @property
     def kind(self) -> str:
@@ -113,9 +148,10 @@ class Result:
         return f"<matcalc.Result {self.kind} of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
 
     def _repr_latex_(self):
-        if len(self.derivatives) == 1:
+        if len(self.derivatives) == 1 and not self.bindings:
             return "$" + self.format("latex") + "$"
         rows = [f"{dv.lhs('latex')} &= {dv.notation('latex')}" for dv in self.derivatives]
+        rows += [line.replace(" = ", " &= ", 1) for line in self.where("latex")]
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def to_sympy(self):
@@ -140,15 +176,20 @@ class Result:
         body = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](self.differential)
         return ("\\mathrm{d}f = " if fmt == "latex" else "df = ") + body
 
+    def where_clause(self, fmt: str = "text") -> str:
+        """The `where` names on one line (`, where t1 = …, δ1 = …`), or "" without any."""
+        return (", where " + ", ".join(self.where(fmt))) if self.bindings else ""
+
     def format(self, fmt: str = "text") -> str:
         """The result as text, unicode, latex, numpy, json or differential."""
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
         if fmt == "differential":
-            return self.differential_text("text")
-        if len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None:
+            return self.differential_text("text") + self.where_clause("text")
+        if (len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None
+                and not self.bindings):
             return self.derivatives[0].notation(fmt)
-        lines = []
+        lines = self.where("numpy") if fmt == "numpy" else []
         for dv in self.derivatives:
             if fmt == "numpy":
                 lines.append(f"{dv.name}: {dv.notation(fmt)}")
@@ -160,6 +201,9 @@ class Result:
                 printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
                 lines.append(f"  = {printer(dv.matrix_form)}    " + ("% " if fmt == "latex" else "")
                              + "(matrix form)")
+        if self.bindings and fmt != "numpy":
+            lines.append("\\text{where}" if fmt == "latex" else "where")
+            lines += ["  " + line for line in self.where(fmt)]
         return "\n".join(lines)
 
     def to_json(self):
@@ -173,14 +217,28 @@ class Result:
                 "latex": dv.notation("latex"),
                 "numpy": _code_or_none(dv),
                 "differential": self.differential_text("text"),
-                "shape": [str(x) for x in dv.expr.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
+                "shape": [str(x) for x in dv.shown.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
                 "notes": self.notes,
+                **({"bindings": bindings} if bindings and dv is self.derivatives[0] else {}),
                 **({"matrix_form": to_text(dv.matrix_form), "matrix_form_unicode": to_unicode(dv.matrix_form),
                     "matrix_form_latex": to_latex(dv.matrix_form)} if dv.matrix_form is not None else {}),
             }
 
+        bindings = [{"name": b.name, "role": b.role, "result": to_text(b.definition),
+                     "unicode": to_unicode(b.definition), "latex": to_latex(b.definition),
+                     "numpy": code, "shape": [str(x) for x in b.symbol.shape]}
+                    for b, code in zip(self.bindings, self._where_code())]
         items = [one(dv) for dv in self.derivatives]
         return items[0] if len(items) == 1 else items
+
+    def _where_code(self) -> list:
+        """The NumPy code of each `where` definition (None where there is none)."""
+        from .functions import MissingEntry
+
+        try:
+            return [line.split(" = ", 1)[1] for line in self.where("numpy")]
+        except MissingEntry:
+            return [None] * len(self.bindings)
 
     def evaluate(self, values: dict) -> dict:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
@@ -189,7 +247,7 @@ class Result:
         from .numeric import bind_dims, evaluate, parse_value, _as2d
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
-        exprs = [self.f] + [dv.expr for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
+        exprs = [self.f] + [dv.shown for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
         missing = sorted(set(symbols_of(self.f)) - set(env))
         if missing:
             raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
@@ -211,10 +269,11 @@ class Result:
         out = {}
         try:
             with np.errstate(all="ignore"):
+                named = binding_values(self.bindings, env, dims)
                 for dv in self.derivatives:
                     if dv.kind == "differential":
                         continue
-                    out[dv.name] = evaluate(dv.expr, env, dims)
+                    out[dv.name] = evaluate(dv.shown, named, dims)
                 out["f"] = evaluate(self.f, env, dims)
         except np.linalg.LinAlgError as err:
             raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
@@ -224,6 +283,18 @@ class Result:
             raise DeclarationError(f"the point is outside the domain of the expression: "
                                    f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
+
+
+def binding_values(bindings, env: dict, dims: dict) -> dict:
+    """env with the value of each `where` name added, in definition order."""
+    if not bindings:
+        return env
+    from .numeric import evaluate
+
+    env = dict(env)
+    for b in bindings:
+        env[b.name] = evaluate(b.definition, env, dims)
+    return env
 
 
 def _code_or_none(dv: "Derivative"):
@@ -321,6 +392,15 @@ def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> R
     df, record = d_recorded(f, variables)
     notes = kink_notes(f)
     derivs = []
+    shared = shared_gradients(f, variables) if f.is_scalar else None
+    if shared is not None:  # a large answer, written over names of shared subexpressions
+        bindings = tuple(shared.bindings)
+        for name, x in variables.items():
+            if x.symmetric:
+                notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
+            g = shared.gradients[name]
+            derivs.append(Derivative(x, _kind(f, x), g, f, _matrix_form(g), bindings))
+        return Result(source, f, list(variables), df, derivs, notes, record, bindings=list(bindings))
     grads = pullback(df, variables) if f.is_scalar else None
     for name, x in variables.items():
         kind = _kind(f, x)
