@@ -94,12 +94,26 @@ class Result:
     source: str
     f: E.Expr
     wrt: list
-    raw_differential: E.Expr
+    df_: E.Expr | None  # df as d() gives it; None: derived when first asked for
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
+    record_: list | None = field(default=None, repr=False)  # (rule, node, d(node)), for the steps
     written: tuple = ()  # every name written in the expression, also those that cancel
     bindings: list = field(default_factory=list)  # `where` names shared by the derivatives (sharing.py)
+    variables_: dict | None = field(default=None, repr=False)  # name → Symbol, to derive df later
+
+    @property
+    def raw_differential(self) -> E.Expr:
+        """df, linear in the differentials of the variables (derived on first use when the
+        answer was found without it: the shared-subexpression path needs no whole df)."""
+        if self.df_ is None:
+            self.df_, self.record_ = d_recorded(self.f, self.variables_)
+        return self.df_
+
+    @property
+    def d_record(self) -> list:
+        self.raw_differential  # noqa: B018 - derives it if needed
+        return self.record_ or []
 
     def differential_wrt(self, name: str):
         """df with only dX of the variable `name` kept, and the d() rules that built it."""
@@ -389,7 +403,6 @@ def rank_notes(f: E.Expr) -> list:
 def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> Result:
     """The derivatives of an Expr wrt the given symbols (name → Symbol). With `vec`, a
     derivative that is only a differential becomes the Jacobian of vec F (Kronecker form)."""
-    df, record = d_recorded(f, variables)
     notes = kink_notes(f)
     derivs = []
     shared = shared_gradients(f, variables) if f.is_scalar else None
@@ -400,7 +413,9 @@ def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> R
                 notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
             g = shared.gradients[name]
             derivs.append(Derivative(x, _kind(f, x), g, f, _matrix_form(g), bindings))
-        return Result(source, f, list(variables), df, derivs, notes, record, bindings=list(bindings))
+        return Result(source, f, list(variables), None, derivs, notes, bindings=list(bindings),
+                      variables_=dict(variables))
+    df, record = d_recorded(f, variables)
     grads = pullback(df, variables) if f.is_scalar else None
     for name, x in variables.items():
         kind = _kind(f, x)

@@ -29,11 +29,12 @@ import re
 from dataclasses import dataclass, field
 
 from . import expr as E
+from .decls import canonical_name
 from .differential import d
 from .display import display
 from .errors import DerivationError
 from .identify import Pullback
-from .simplify import simplify, sym
+from .simplify import simplify, stable_form, sym
 from .walk import map_bottom_up
 
 MIN_SIZE = 4  # `sigmoid(W1 x)` may get a name, `W1 x` never does
@@ -211,11 +212,11 @@ def _final_names(bindings: list, taken: set) -> dict:
     """internal name → Symbol: values t1, t2, … and cotangents δ1, δ2, … in forward order
     (another letter where the expression has names like these already)."""
     out = {}
-    for role, letters in ((_VALUE, ("t", "u", "τ")), (_COTANGENT, ("δ", "g", "ε"))):
+    for role, letters in ((_VALUE, ("t", "u", "tau")), (_COTANGENT, ("delta", "g", "epsilon"))):
         letter = _fresh_letter(letters, taken)
         mine = sorted((b for b in bindings if b.role == role), key=lambda b: b.rank)
         for i, b in enumerate(mine, 1):
-            out[b.name] = E.Symbol(f"{letter}{i}", *b.symbol.shape)
+            out[b.name] = E.Symbol(canonical_name(f"{letter}{i}"), *b.symbol.shape)
     return out
 
 
@@ -226,8 +227,8 @@ def _shown(e: E.Expr) -> E.Expr:
 def shared_gradients(f: E.Expr, variables: dict) -> Shared | None:
     """The gradients of a scalar f over named shared subexpressions, or None when naming is
     not worth it by the rule of this module (then the plain derivation is used)."""
-    try:
-        found = reverse_pass(f, variables)
+    try:  # ln softmax(u) = u − logsumexp(u) 1 first: a name between ln and softmax keeps them apart
+        found = reverse_pass(map_bottom_up(f, lambda n: stable_form(n) or n), variables)
     except DerivationError:
         return None  # the plain path reports it
     if found is None:
