@@ -238,9 +238,9 @@ class Result:
                     "matrix_form_latex": to_latex(dv.matrix_form)} if dv.matrix_form is not None else {}),
             }
 
-        bindings = [{"name": b.name, "role": b.role, "result": to_text(b.definition),
-                     "unicode": to_unicode(b.definition), "latex": to_latex(b.definition),
-                     "numpy": code, "shape": [str(x) for x in b.symbol.shape]}
+        bindings = [{"name": b.name, "name_latex": to_latex(b.symbol), "role": b.role,
+                     "result": to_text(b.definition), "unicode": to_unicode(b.definition),
+                     "latex": to_latex(b.definition), "numpy": code, "shape": [str(x) for x in b.symbol.shape]}
                     for b, code in zip(self.bindings, self._where_code())]
         items = [one(dv) for dv in self.derivatives]
         return items[0] if len(items) == 1 else items

@@ -21,7 +21,10 @@ Then the names that are not worth keeping are written out again (the threshold r
    gradients with every name written out. Otherwise nothing is named and `derive`
    takes its plain path (so small answers print as they always did).
 
-Sizes are counted in expression-tree nodes (`Expr.size`), a name counting one.
+Sizes are counted in expression-tree nodes (`Expr.size`), a name counting one. A gradient
+repeats values only through the nonlinear operations of f (a function's derivative reuses
+its value, a product's rule its other factor), so f with fewer than MIN_NONLINEAR of them
+(every seed problem and Cookbook row has at most 4; a 3-layer network has 6) is not tried.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from .walk import map_bottom_up
 
 MIN_SIZE = 4  # `sigmoid(W1 x)` may get a name, `W1 x` never does
 SAVING = 0.5  # the named answer must be at most half the written-out one
+MIN_NONLINEAR = 5  # fewer nonlinear operations on the variables: not tried (see `nonlinear`)
 
 _VALUE, _COTANGENT = "value", "cotangent"
 
@@ -95,6 +99,22 @@ def _forward(f: E.Expr, names: frozenset):
     return symbol_of, values
 
 
+def nonlinear(f: E.Expr, names: frozenset) -> int:
+    """How many distinct nodes of f are nonlinear in the variables: a node type that is not
+    `linear` (a function, an inverse, a determinant) over them, or a product of two factors
+    that depend on them."""
+    seen, stack, count = set(), [f], 0
+    while stack:
+        n = stack.pop()
+        if n in seen or not (n.symbols & names) or isinstance(n, E.Symbol):
+            continue
+        seen.add(n)
+        depending = sum(1 for a in n.args if a.symbols & names)
+        count += not type(n).linear or depending >= 2
+        stack.extend(n.args)
+    return count
+
+
 def reverse_pass(f: E.Expr, variables: dict):
     """(bindings, gradients) for a scalar f: values in forward order, then the cotangent of
     each node in backward order, then each variable's gradient; all over internal names.
@@ -134,14 +154,14 @@ def _tree_size(e: E.Expr, weight: dict) -> int:
     return 1 + sum(_tree_size(a, weight) for a in e.args)
 
 
-def _occurrences(e: E.Expr, out: dict, bound: dict, times: int = 1):
+def _occurrences(e: E.Expr, out: dict, bound: dict):
     """Add to out[name] how often each name of `bound` occurs in e written out."""
     stack = [e]
     while stack:
         n = stack.pop()
         if isinstance(n, E.Symbol):
             if n.name in bound:
-                out[n.name] = out.get(n.name, 0) + times
+                out[n.name] = out.get(n.name, 0) + 1
         else:
             stack.extend(n.args)
 
@@ -227,8 +247,11 @@ def _shown(e: E.Expr) -> E.Expr:
 def shared_gradients(f: E.Expr, variables: dict) -> Shared | None:
     """The gradients of a scalar f over named shared subexpressions, or None when naming is
     not worth it by the rule of this module (then the plain derivation is used)."""
-    try:  # ln softmax(u) = u − logsumexp(u) 1 first: a name between ln and softmax keeps them apart
-        found = reverse_pass(map_bottom_up(f, lambda n: stable_form(n) or n), variables)
+    if nonlinear(f, frozenset(variables)) < MIN_NONLINEAR:
+        return None
+    f = map_bottom_up(f, lambda n: stable_form(n) or n)  # a name between ln and softmax keeps them apart
+    try:
+        found = reverse_pass(f, variables)
     except DerivationError:
         return None  # the plain path reports it
     if found is None:

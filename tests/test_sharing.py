@@ -48,7 +48,7 @@ def _named_and_right(expr, wrt, **kw):
     return r
 
 
-@pytest.mark.parametrize("depth,act", [(2, "sigmoid"), (4, "tanh"), (7, "sigmoid"), (5, "relu")])
+@pytest.mark.parametrize("depth,act", [(3, "sigmoid"), (4, "tanh"), (7, "sigmoid"), (5, "relu")])
 def test_deep_net_wrt_all_weights(depth, act):
     r = _named_and_right(*mlp(depth, act))
     names = [b.name for b in r.bindings]
@@ -105,8 +105,14 @@ def test_cookbook_rows_have_no_names(row):
 
 
 def test_threshold_rule():
-    """A name used once, or smaller than MIN_SIZE nodes, is written out; names are kept only
-    when they at least halve the answer."""
+    """Tried from MIN_NONLINEAR nonlinear operations on; a name used once, or smaller than
+    MIN_SIZE nodes, is written out; names are kept only when they at least halve the answer."""
+    for depth, tried in ((2, False), (3, True)):
+        expr, wrt = mlp(depth)
+        r = matcalc.diff(expr, wrt)
+        names = frozenset(dv.name for dv in r.derivatives)
+        assert (sharing.nonlinear(r.f, names) >= sharing.MIN_NONLINEAR) == tried == bool(r.bindings)
+        assert verify(r).passed
     x = E.Symbol("x", "n", 1)
     big = E.func("tanh", E.mul(E.Symbol("A", "n", "n"), E.func("tanh", x)))  # 5 nodes
     b1 = sharing.Binding(E.Symbol("#1", "n", 1), big, "value", 0)
@@ -218,3 +224,15 @@ def test_values_at_a_point_and_the_differential():
     dirs = {"d" + dv.name: rng.standard_normal(env[dv.name].shape) for dv in r.derivatives}
     named = binding_values(r.bindings, {**env, **dirs}, sizes)
     assert_close(evaluate(r.differential, named, sizes), evaluate(r.raw_differential, {**env, **dirs}, sizes))
+
+
+def test_the_web_api_sends_the_names_with_their_latex():
+    from matcalc.web import jobs
+
+    expr, wrt = mlp(3)
+    status, body = jobs.run("diff", {"expr": expr, "wrt": wrt})
+    assert status == "ok"
+    items = json.loads(body)
+    where = items[0]["bindings"]
+    assert [b["name_latex"] for b in where[:2]] == ["t_{1}", "t_{2}"] and where[0]["latex"] == "\\sigma\\left(W_{1} x\\right)"
+    assert all(i["check"]["passed"] for i in items)
