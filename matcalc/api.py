@@ -29,36 +29,56 @@ def parse(text: str, decls: Decls | None = None, **kw) -> E.Expr:
     return _parse(text, Decls.from_arguments(decls, kw))
 
 
+class _WrittenOut:
+    """`Derivative.expr`: as given, or, given as None for a derivative written over `where`
+    names, those names written out on first use (large for a deep network: the printers and
+    the self-check use the named form instead)."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, dv, owner=None):
+        if dv is None:
+            raise AttributeError(self.slot)  # so the dataclass field has no default
+        value = dv.__dict__[self.slot]
+        if value is None:
+            from .sharing import written_out
+
+            value = dv.__dict__[self.slot] = written_out(dv.named, dv.bindings)
+        return value
+
+    def __set__(self, dv, value):
+        dv.__dict__[self.slot] = value
+
+
 @dataclass
 class Derivative:
     """The derivative of f with respect to one variable."""
 
     variable: E.Symbol
     kind: str  # gradient | jacobian | derivative | differential
-    shown: E.Expr  # simplified, factored for display; over the `where` names if there are any
+    expr: E.Expr | None = _WrittenOut()  # simplified, factored for display; one expression
     f: E.Expr
     matrix_form: E.Expr | None = None  # for a Σ_i result: the same in X, y (checked equal)
     bindings: tuple = ()  # the result's `where` names (sharing.Binding), in definition order
+    named: E.Expr | None = None  # the derivative over those names (what prints), if any
 
     @property
     def name(self) -> str:
         return self.variable.name
 
-    @cached_property
-    def expr(self) -> E.Expr:
-        """The derivative as one expression: the `where` names written out (when asked for;
-        for a deep network this is the large form the names avoid)."""
-        if not self.bindings:
-            return self.shown
-        from .sharing import written_out
-
-        return written_out(self.shown, self.bindings)
+    @property
+    def shown(self) -> E.Expr:
+        """What prints: the named form when there is one."""
+        return self.expr if self.named is None else self.named
 
     def value(self, env: dict, dims: dict):
         """The derivative at a point (name → array): each `where` name evaluated once."""
         from .numeric import evaluate
 
-        return evaluate(self.shown, binding_values(self.bindings, env, dims), dims)
+        if self.named is None:
+            return evaluate(self.expr, env, dims)
+        return evaluate(self.named, binding_values(self.bindings, env, dims), dims)
 
     def notation(self, fmt: str) -> str:
         if fmt == "text":
@@ -412,7 +432,7 @@ def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> R
             if x.symmetric:
                 notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
             g = shared.gradients[name]
-            derivs.append(Derivative(x, _kind(f, x), g, f, _matrix_form(g), bindings))
+            derivs.append(Derivative(x, _kind(f, x), None, f, _matrix_form(g), bindings, g))
         return Result(source, f, list(variables), None, derivs, notes, bindings=list(bindings),
                       variables_=dict(variables))
     df, record = d_recorded(f, variables)

@@ -92,7 +92,7 @@ def verify(result, points: int = 3, seed: int = 0, sizes: dict | None = None) ->
     for dv in result.derivatives:
         checks: list[FDCheck] = check_directional(
             result.f, {dv.name: dv.variable}, _predictor(result, dv), points=points, seed=seed,
-            sizes=sizes, extra=[dv.variable] if dv.bindings else [dv.expr, dv.variable],
+            sizes=sizes, extra=[dv.variable] if dv.named is not None else [dv.expr, dv.variable],
         )
         report.checks.extend(checks)
     return report
