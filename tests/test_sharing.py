@@ -236,3 +236,16 @@ def test_the_web_api_sends_the_names_with_their_latex():
     where = items[0]["bindings"]
     assert [b["name_latex"] for b in where[:2]] == ["t_{1}", "t_{2}"] and where[0]["latex"] == "\\sigma\\left(W_{1} x\\right)"
     assert all(i["check"]["passed"] for i in items)
+
+
+def test_latex_is_one_aligned_block_with_the_names_and_renders():
+    from katex import aligned_rows, assert_renders, math_body, structure_ok
+
+    r = _named_and_right(*mlp(3))
+    tex = r._repr_latex_()
+    structure_ok(tex)
+    rows = aligned_rows(tex)
+    assert [lhs for lhs, _, _ in rows[:3]] == ["\\nabla_{W_{1}} f", "\\nabla_{W_{2}} f", "\\nabla_{W_{3}} f"]
+    assert rows[3][1:] == (None, "where") and rows[4][0] == "t_{1}" and rows[-1][0] == "\\delta_{1}"
+    assert r.format("latex") == math_body(tex)
+    assert_renders([tex, r.format("latex")])

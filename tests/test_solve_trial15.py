@@ -171,10 +171,10 @@ def test_ridge_needs_no_rank_assumption_and_works_for_wide_x():
     np.testing.assert_allclose(2 * X.T @ (X @ w - y) + 2 * 0.5 * w, 0, atol=1e-12)
 
 
-# 6. backprop never ignores --lr / --steps
+# 6. backprop never ignores --lr / --iterations
 def test_backprop_steps_on_the_at_observation():
     r = run(main, ["backprop", "(y - w x)^2", "--wrt", "w", "--scalar", "w,x,y", "--at", "w=0", "x=2", "y=3",
-                   "--lr", "1", "--steps", "1", "--format", "json"])
+                   "--lr", "1", "--iterations", "1", "--format", "json"])
     assert r.exit_code == 0, r.output
     steps = json.loads(r.stdout)["numbers"]["steps"]
     w, x, y = 0.0, 2.0, 3.0
