@@ -189,8 +189,8 @@ def test_cli_prints_the_where_list_and_passes_its_self_check():
 
 
 def test_check_accepts_a_right_claim_against_a_named_answer():
-    """W1 of a 6-layer net: the claim written out by hand (the nested deltas)."""
-    depth = 6
+    """W1 of a 5-layer net: the claim written out by hand (the nested deltas)."""
+    depth = 5
     expr, _ = mlp(depth)
     values = ["x"]
     for i in range(1, depth + 1):
