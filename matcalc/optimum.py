@@ -26,7 +26,7 @@ from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
 from .display import display
 from .printing.text import latex_aligned, latex_display, latex_lhs, latex_name, to_latex, to_text, to_unicode
-from .simplify import expanded, simplify
+from .simplify import constants_outside_sums, expanded, simplify
 from .walk import distinct_nodes, symbols_in
 
 
@@ -477,15 +477,14 @@ def _solve_matrix(h, dh, x, C, positive=()):
             [f"{to_unicode(_clean(J))} is invertible"], True, ([], None))
 
 
-def _candidates(g: E.Expr, x: E.Symbol) -> list:
+def _candidates(g: E.Expr, x: E.Symbol):
     """∇f itself, and — when it holds X⁻¹ — ∇f multiplied through by X (X invertible on the domain)."""
-    out = [(g, "∇f = 0")]
+    yield g, "∇f = 0"
     has_inverse = any(isinstance(n, E.Inverse) and x.name in _free(n) for n in distinct_nodes(g))
     if has_inverse and x.rows == x.cols and x.rows != 1:
-        out += [(E.mul(x, g, x), f"multiply through by {x.name} on both sides"),
-                (E.mul(x, g), f"multiply through by {x.name} on the left"),
-                (E.mul(g, x), f"multiply through by {x.name} on the right")]
-    return out
+        yield E.mul(x, g, x), f"multiply through by {x.name} on both sides"
+        yield E.mul(x, g), f"multiply through by {x.name} on the left"
+        yield E.mul(g, x), f"multiply through by {x.name} on the right"
 
 
 def solve_one(g: E.Expr, x: E.Symbol, positive=()) -> Piece:
@@ -571,7 +570,7 @@ def stationary(expr: str, wrt=None, decls: Decls | None = None, positive=(), **k
         raise DerivationError(f"solve needs a scalar f, but `{expr}` is {E.fmt_shape(f.shape)}")
     result = derive(f, variables, expr)
     notes = notes + result.notes
-    gradients = {dv.name: simplify(dv.expr) for dv in result.derivatives}
+    gradients = {dv.name: constants_outside_sums(dv.expr) for dv in result.derivatives}
     for name, x in variables.items():
         if x.symmetric:
             notes.append(f"{name} = {name}ᵀ: the stationarity condition is sym(∇f) = 0 — the Lagrangian "
