@@ -46,6 +46,17 @@ def mlp(layers):
     return lambda: matcalc.backprop(e, wrt).format("text")
 
 
+def diff_mlp(layers):
+    """diff of the same network wrt all its weights: the answer names each layer's value and
+    delta once (sharing.py), so it grows like the schedule."""
+    net = "x"
+    for i in range(1, layers + 1):
+        net = f"sigmoid(W{i} {net})"
+    e = f"1/2 (y - {net})^T (y - {net})"
+    wrt = ",".join(f"W{i}" for i in range(1, layers + 1))
+    return lambda: str(matcalc.diff(e, wrt))
+
+
 def table(name, make, sizes):
     rows = []
     for n in sizes:
@@ -68,6 +79,7 @@ def main():
     table("product chain aᵀ A1 … AN x, wrt x", chain, [10, 20, 40, 80, 160, 320])
     table("sum of N traces tr(Ai X), wrt X", traces, [10, 20, 40, 80, 160, 320])
     table("L-layer MLP, backprop schedule", mlp, [3, 6, 12, 25, 50, 100])
+    table("L-layer MLP, diff wrt all weights", diff_mlp, [3, 6, 12, 24, 50, 100])
 
 
 if __name__ == "__main__":

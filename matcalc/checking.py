@@ -391,10 +391,12 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
 
         kind, expected = "differential", display(simplify(result.differential_wrt(dv.name)[0]))
         # shown as the textbook writes it: df = gᵀ dw (tr(Gᵀ dX)) when there is a gradient
-        shown = E.inner(dv.expr, dv.variable.differential()) if dv.kind == "gradient" else expected
+        shown = E.inner(dv.shown, dv.variable.differential()) if dv.kind == "gradient" else expected
         answer, answer_unicode = "d" + "f = " + to_text(shown), "df = " + to_unicode(shown)
     else:
         answer, answer_unicode = dv.notation("text"), dv.notation("unicode")
+    answer += result.where_clause("text")  # a large answer is written over shared names
+    answer_unicode += result.where_clause("unicode")
     report = CheckReport(expr, dv.name, claim, False, kind, answer, answer_unicode, notes=list(result.notes))
     what = _what(kind, dv.name)
     try:

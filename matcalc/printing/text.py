@@ -327,9 +327,10 @@ class UnicodePrinter(TextPrinter):
         from ..decls import GREEK_LETTER_NAMES
 
         base, sep, sub = n.partition("_")
+        digits = base[len(base.rstrip("0123456789")):]  # delta1 → δ1, as LaTeX gives δ_1
         for letter, spelled in GREEK_LETTER_NAMES.items():
-            if spelled == base:
-                base = letter
+            if spelled == base[:len(base) - len(digits)]:
+                base = letter + digits
                 break
         if sub in _ACCENT_MARKS:  # y_hat → ŷ, beta_hat → β̂
             return unicodedata.normalize("NFC", base + _ACCENT_MARKS[sub])

@@ -139,6 +139,13 @@
       }
       box.appendChild(block);
     });
+    const where = items[0].bindings || [];  // a large answer's shared subexpressions, named once
+    if (where.length) {
+      const block = el("div", "result-item where");
+      block.appendChild(el("div", "label", t("where_line")));
+      for (const b of where) block.appendChild(math(b.name_latex + " = " + b.latex, true));
+      box.appendChild(block);
+    }
     const notes = items[0].notes || [];
     if (notes.length) {
       const ul = el("ul", "notes");
@@ -171,6 +178,7 @@
         parts.push(item.kind === "differential" ? item.differential_latex : item.lhs_latex + " = " + item.latex);
         if (item.kind !== "differential") parts.push(item.differential_latex);
         if (item.steps_latex) parts.push(item.steps_latex);
+        for (const b of item.bindings || []) parts.push(b.name_latex + " = " + b.latex);
       }
     }
     if (state.hessian && state.hessian.latex_all) parts.push("% " + t("hessian") + "\n" + state.hessian.latex_all);
