@@ -48,9 +48,7 @@ class Pullback:
         fn = PULL_RULES.get(type(e), None)
         if fn is None:
             if type(e) in PULL_EXEMPT:
-                raise DerivationError(
-                    f"no pullback through {type(e).__name__} ({PULL_EXEMPT[type(e)]}): use the vec form"
-                )
+                raise DerivationError(PULL_EXEMPT[type(e)])
             _not_linear(e)
         self.fired.append((fn, e, w))
         fn(self, e, w)
@@ -173,11 +171,13 @@ pull_differential.quiet = pull_add.quiet = pull_trace.quiet = True  # bookkeepin
 # The linear node types (`linear` in expr.py) without a pull rule: their adjoints need
 # block and unvec nodes matcalc lacks, so a derivative through them is read off with
 # vec_coefficient instead (the vec Jacobian). Nonlinear nodes never hold a differential.
-PULL_EXEMPT = {
-    E.Kron: "its adjoint needs block sums: read off by vec_coefficient",
-    E.Vec: "its adjoint needs unvec: read off by vec_coefficient",
-    E.Indexed: "a gradient with respect to the data matrix needs the matrix form: write the sum "
-               "with X (e.g. Σ_i x_iᵀ w = 1ᵀ X w)",
+PULL_EXEMPT = {  # node type → the message a user gets (the value is what they read)
+    E.Kron: "no gradient through a Kronecker product (its adjoint needs block sums): use vec=True",
+    E.Vec: "no gradient through vec (its adjoint needs unvec): use vec=True",
+    E.Indexed: "the gradient with respect to a matrix whose rows appear one at a time (w_k, x_i inside "
+               "a sum) is not derived in the Σ form: write the sum with the whole matrix, e.g. "
+               "Σ_k exp(w_kᵀ x) = sum(exp(W x)), Σ_i x_iᵀ w = 1ᵀ X w; the softmax cross-entropy "
+               "-log(exp(w_yᵀ x) / Σ_k exp(w_kᵀ x)) is -yᵀ log(softmax(W x)) with a one-hot y",
 }
 
 
