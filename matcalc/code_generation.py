@@ -47,14 +47,16 @@ _COMPUTED = (E.MatMul, E.Add, E.Hadamard, E.Func, E.Power)
 
 def _columns(e: E.Expr, memo: dict) -> E.Expr:
     """e with every computed row vector written as the transpose of a column: tanh(xᵀW1ᵀ)
-    as tanh(W1 x)ᵀ. In the code a vector is 1-D either way, so both spellings of one value
-    become the same code and are computed once."""
+    as tanh(W1 x)ᵀ; and (Xᵀ)⁻¹ as (X⁻¹)ᵀ. In the code a vector is 1-D either way and a
+    transpose is a view, so both spellings of one value become the same code, computed once."""
     got = memo.get(e)
     if got is not None:
         return got
     out = e.rebuild(tuple(_columns(a, memo) for a in e.args)) if e.args else e
     if out.rows == 1 and out.cols != 1 and isinstance(out, _COMPUTED):
         out = E.transpose(_columns(_transposed(out), memo))
+    elif isinstance(out, E.Inverse) and isinstance(out.arg, E.Transpose):  # X⁻ᵀ = (X⁻¹)ᵀ
+        out = E.transpose(E.inv(out.arg.arg))
     memo[e] = out
     return out
 
@@ -249,8 +251,8 @@ def _check_block(result, args, ids, symbols, backend, name, blocks=()) -> list:
                "jax": "jnp.asarray(a) if isinstance(a, numpy.ndarray) else a"}[backend]
     # each Hessian block: (its output, the gradient wrt a, the argument b, b symmetric)
     k = len(result.wrt)
-    hess = [(1 + k + i, 1 + result.wrt.index(a), args.index(b), bool(symbols[b].symmetric))
-            for i, (a, b, _) in enumerate(blocks)]
+    hess = [(1 + k + i, 1 + result.wrt.index(a), args.index(b), bool(symbols[b].symmetric),
+             f"H[{ids[a]}, {ids[b]}]") for i, (a, b, _) in enumerate(blocks)]
     out = ["", "", 'if __name__ == "__main__":',
            "    # the derivatives against central differences, at random data",
            "    import numpy", ""]
@@ -296,13 +298,13 @@ def _check_block(result, args, ids, symbols, backend, name, blocks=()) -> list:
     ]
     if hess:
         out += [
-            f"        for o, g, k, sym in {hess!r}:  # H[a, b] vec(v) = d(grad_a) along v in b",
+            f"        for o, g, k, sym, hname in {hess!r}:  # H[a, b] vec(v) = d(grad_a) along v in b",
             "            v = _direction(rng, data[k], sym)",
             '            fd = numpy.ravel(_along(data, k, v, h)[g], order="F")',
             "            H = numpy.reshape(outputs[o], (fd.size, numpy.size(v)))",
             '            an = H @ numpy.ravel(v, order="F")',
             "            err = numpy.max(numpy.abs(fd - an)) / max(1.0, numpy.max(numpy.abs(an)))",
-            '            print(f"hessian output {o}: relative error {err:.1e}")',
+            '            print(f"{hname}: relative error {err:.1e}")',
             "            worst = max(worst, float(err))",
         ]
     out += [

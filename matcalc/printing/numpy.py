@@ -141,6 +141,10 @@ class CodeGraph:
 
         for r in roots:
             visit(r)
+        for i in sorted(seen, reverse=True):  # a free node is written out at each use: so
+            if self.nodes[i].free and inner[i] > 1:  # are its arguments ((A @ B).T twice)
+                for a, _ in self.nodes[i].args:
+                    inner[a] += inner[i] - 1
         as_root: dict = {}
         for r, name in zip(roots, names):
             as_root.setdefault(r, name)
@@ -303,11 +307,12 @@ class NumpyPrinter:
 
     def reused(self, inverse: E.Inverse) -> bool:
         """Compute A⁻¹ once (`inv`) rather than `solve` at each use: a solve against a vector
-        costs about a third of `inv` (one LU factorisation against LU and its inverse), and one
-        against a matrix as much as `inv` and a product; so inv from three uses, or from two
-        when one of them is not against a vector."""
+        costs a third to a quarter of `inv` (one LU factorisation, against LU and the inverse;
+        NumPy, one thread: n = 500: 12 vs 36 ms, n = 1000: 67 vs 267 ms), one against a
+        matrix as much as `inv`; so inv from four uses against vectors, or from two when one
+        of them is against a matrix."""
         n = self.inverse_uses[inverse]
-        return n >= 3 or (n == 2 and self.vector_solves[inverse] < 2)
+        return n >= 4 or (n >= 2 and self.vector_solves[inverse] < n)
 
     def doprint(self, e: E.Expr) -> str:
         """One Python expression for e (no locals: nothing is planned as shared)."""
@@ -324,7 +329,7 @@ class NumpyPrinter:
         """A node from code with `{}` for each operand. An operand inside call brackets or
         between commas is written bare; one in grouping parentheses `-({})` takes them only
         when it needs them; one before `.` or `[` must be an atom. `view`: no computation
-        (`.T`, `[:, None]`), free when its operand is."""
+        (`.T`, `[:, None]`): never a local of its own (its operand is one, if used twice)."""
         pieces = template.split("{}")
         if len(refs) == 1:  # f(u) written with u twice: `u / (1 + abs(u))`
             refs *= len(pieces) - 1
@@ -345,8 +350,7 @@ class NumpyPrinter:
                 ctx = ATOM
             fmt += "{}" + after
             args.append((r, ctx))
-        free = view and all(self.graph.nodes[r].free for r in refs)
-        return self.graph.add(fmt, ATOM if _is_primary(fmt) else ADD, tuple(args), free)
+        return self.graph.add(fmt, ATOM if _is_primary(fmt) else ADD, tuple(args), view)
 
     def op(self, a: int, o: str, b: int) -> int:
         if o == "**":
@@ -491,6 +495,9 @@ class NumpyPrinter:
         parts = ([self.number(e.coeff)] if e.coeff != 1 else []) + [self.p(s) for s in e.scalars]
         if not e.chain:
             return self.product(parts)
+        if len(parts) > 1 and all(not s.args for s in e.scalars):
+            parts = [self.product(parts)]
+            self.graph.free(parts[0])  # 2 * lambda_: a number from numbers, not worth a local
         body = self._chain(list(e.chain)) if len(e.chain) > 1 else self.pb(e.chain[0])
         if isinstance(body, Bc):
             return Bc(body.kind, self.product(parts + [body.ref]))
