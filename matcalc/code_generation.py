@@ -136,9 +136,9 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
     outputs = [value_name, *grad_names, *hess_names]
     doc = [f"f = {source}", ""]
     for dv in result.derivatives:
-        doc.append(f"d f / d {dv.name} = {to_text(dv.expr)}")
+        doc += _formula(f"d f / d {dv.name} = {to_text(dv.expr)}")
     for a, b, h in blocks:
-        doc.append(f"d2 f / d {a} d {b} = {to_text(h)}")
+        doc += _formula(f"d2 f / d {a} d {b} = {to_text(h)}")
     if any(symbols[n].shape[0] != 1 and symbols[n].shape[1] != 1 for n in result.wrt) and blocks:
         doc.append("(for a matrix variable, the Hessian of its vec: the columns stacked)")
     doc += ["", "Arguments: " + ", ".join(ids[a] if ids[a] == a else f"{ids[a]} ({a})" for a in args),
@@ -387,6 +387,14 @@ def _one_line(text: str) -> str:
 
 def _comment(text: str) -> str:
     return "# " + _one_line(text)
+
+
+def _formula(text: str) -> list:
+    """A formula for the docstring, in lines that fit (broken at spaces, continued indented)."""
+    import textwrap
+
+    return textwrap.wrap(text, WIDTH - 12, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False) or [text]
 
 
 def _docstring(lines: list, indent: str) -> str:

@@ -23,6 +23,7 @@ calls that differ are methods or templates (`eye`, `ones`, `rowmax`, …).
 """
 from __future__ import annotations
 
+import ast
 import keyword
 from collections import Counter
 from fractions import Fraction
@@ -367,7 +368,8 @@ class NumpyPrinter:
         node = self.graph.nodes[v]
         if node.fmt == "-{}":  # -(-u) = u
             return node.args[0][0]
-        return self.graph.add("-{}", UNARY, ((v, POW),), free=not node.args)
+        # free: written at each use (one pass over the array; its operand is a local if shared)
+        return self.graph.add("-{}", UNARY, ((v, POW),), free=True)
 
     def product(self, refs: list, o: str = "*") -> int:
         refs = [r for r in refs if self.graph.nodes[r].fmt != "1"] or refs[:1]
@@ -397,13 +399,6 @@ class NumpyPrinter:
             return Bc(next(iter(kinds - {"s"}), "s"), combine([v.ref for v in vals]))
         return combine([self._expand(v) if isinstance(v, Bc) else v for v in vals])
 
-    def _call(self, v, template: str, shape):
-        """An elementwise call on v; a broadcast stays broadcast, except a bare number under
-        torch (torch.exp(1) fails: a number is not a tensor), which is built first."""
-        if isinstance(v, Bc) and (self.ns != "torch" or self.graph.nodes[v.ref].args):
-            return Bc(v.kind, self.tpl(template, v.ref))
-        return self.tpl(template, self.full(v, shape))
-
     # -- dispatch
     def pb(self, e: E.Expr):
         """The code of e, possibly a broadcast value (Bc)."""
@@ -413,7 +408,7 @@ class NumpyPrinter:
             if method is None:
                 raise functions.MissingEntry(f"no {self.ns} code for {type(e).__name__}")
             r = self._memo[e] = method(e)
-            if e.is_scalar and not isinstance(r, Bc) and all(not a.args for a in e.args):
+            if e.is_scalar and not isinstance(r, Bc) and all(not a.args and a.is_scalar for a in e.args):
                 self.graph.free(r)  # 0.5 * n: a number from numbers, not worth a local
         return r
 
@@ -495,7 +490,7 @@ class NumpyPrinter:
         parts = ([self.number(e.coeff)] if e.coeff != 1 else []) + [self.p(s) for s in e.scalars]
         if not e.chain:
             return self.product(parts)
-        if len(parts) > 1 and all(not s.args for s in e.scalars):
+        if len(parts) > 1 and all(not s.args for s in e.scalars):  # (scalars are 1×1)
             parts = [self.product(parts)]
             self.graph.free(parts[0])  # 2 * lambda_: a number from numbers, not worth a local
         body = self._chain(list(e.chain)) if len(e.chain) > 1 else self.pb(e.chain[0])
@@ -620,7 +615,15 @@ class NumpyPrinter:
         return self.tpl(f"{self.ns}.linalg.det({{}})", self.p(e.arg))
 
     def _print_Sum(self, e):
-        return self.tpl(f"{self.ns}.sum({{}})", self.p(e.arg))
+        v, total = self.pb(e.arg), f"{self.ns}.sum({{}})"
+        if not isinstance(v, Bc):
+            return self.tpl(total, v)
+        # a broadcast value: its sum times the number of copies (never built)
+        rows, cols = e.arg.shape
+        copies = {"s": [rows, cols], "c": [cols], "r": [rows]}[v.kind]
+        inner = v.ref if v.kind == "s" else self.tpl(total, v.ref)
+        return self.product([inner, *(self.lit(self.dim(d), MUL if "*" in str(d) else ATOM)
+                                      for d in copies if d != 1)])
 
     def _print_Diag(self, e):
         return self.tpl(f"{self.ns}.diag({{}})", self.p(e.arg))
@@ -629,8 +632,40 @@ class NumpyPrinter:
         return self.tpl(f"{self.ns}.diag({{}})", self.p(e.arg))
 
     def function(self, name: str, v, shape=(1, 1)):
-        """f(v) in this backend, from the function's record."""
-        return self._call(v, functions.get(name, "code").source(self.ns, "{}"), shape)
+        """f(v) in this backend, from the function's record. The record's code is read into
+        nodes (σ(u) = exp(−softplus(−u)) holds the node −u and softplus(−u), which f may
+        compute too), or kept whole when it is more than calls and arithmetic."""
+        return self.call(functions.get(name, "code").source(self.ns, "{}"), v, shape)
+
+    def call(self, template: str, v, shape):
+        """An elementwise function's code (`{}` for the argument) on v; a broadcast stays
+        broadcast, except a bare number under torch (torch.exp(1) fails: not a tensor)."""
+        if isinstance(v, Bc) and (self.ns != "torch" or self.graph.nodes[v.ref].args):
+            return Bc(v.kind, self._code(template, v.ref))
+        return self._code(template, self.full(v, shape))
+
+    def _code(self, template: str, ref: int) -> int:
+        try:
+            tree = ast.parse(template.replace("{}", _ARG), mode="eval").body
+            return self._from_ast(tree, ref)
+        except (SyntaxError, _NotPlain):
+            return self.tpl(template, ref)
+
+    def _from_ast(self, n, ref: int) -> int:
+        if isinstance(n, ast.Name) and n.id == _ARG:
+            return ref
+        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)):
+            return self.number(n.value)
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            return self.negate(self._from_ast(n.operand, ref))
+        if isinstance(n, ast.BinOp) and type(n.op) in _AST_OPS:
+            return self.op(self._from_ast(n.left, ref), _AST_OPS[type(n.op)], self._from_ast(n.right, ref))
+        if isinstance(n, ast.Call) and _dotted(n.func) and all(k.arg for k in n.keywords):
+            args = [self._from_ast(a, ref) for a in n.args]
+            args += [self._from_ast(k.value, ref) for k in n.keywords]
+            holes = ["{}"] * len(n.args) + [f"{k.arg}={{}}" for k in n.keywords]
+            return self.tpl(f"{ast.unparse(n.func)}({', '.join(holes)})", *args)
+        raise _NotPlain
 
     def _print_Func(self, e):
         if e.name == "log" and isinstance(e.arg, E.Softmax):  # log-softmax: the maxima shifted out
@@ -653,7 +688,7 @@ class NumpyPrinter:
     def _print_Power(self, e):
         base = self.pb(e.base)
         if e.exponent == Fraction(1, 2):
-            return self._call(base, f"{self.ns}.sqrt({{}})", e.shape)
+            return self.call(f"{self.ns}.sqrt({{}})", base, e.shape)
         if isinstance(base, Bc):
             return Bc(base.kind, self.op(base.ref, "**", self.number(e.exponent)))
         return self.op(base, "**", self.number(e.exponent))
@@ -702,6 +737,18 @@ class NumpyPrinter:
 
 def _negative(t: E.Expr) -> bool:
     return (isinstance(t, E.MatMul) and t.coeff < 0) or (isinstance(t, E.Const) and t.value < 0)
+
+
+_ARG = "__matcalc_u__"
+_AST_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+class _NotPlain(Exception):
+    """A function's code that is more than calls, numbers and arithmetic."""
+
+
+def _dotted(n) -> bool:
+    return isinstance(n, ast.Name) or (isinstance(n, ast.Attribute) and _dotted(n.value))
 
 
 def _inverse_in(f: E.Expr):
