@@ -228,7 +228,7 @@ def test_broadcasts_run_in_every_backend(backend):
     """The ones rules and the shared softmax pieces in torch and jax code too (values
     against the evaluator)."""
     pytest.importorskip({"numpy": "numpy", "torch": "torch", "jax": "jax"}[backend])
-    for expr, wrt, decls in [CASES[0], CASES[12], CASES[13], CASES[3]]:
+    for expr, wrt, decls in [CASES[0], CASES[12], CASES[13]]:
         r = matcalc.diff(expr, wrt, **decls)
         sizes, env, args = _point(r)
         fn = load(generate(expr, wrt, backend=backend, **decls))

@@ -606,9 +606,14 @@ class NumpyPrinter:
             return self.p(a)
         if isinstance(a, E.MatMul) and a.coeff == 1 and not a.scalars and len(a.chain) >= 2 \
                 and self.uses[a] < 2:
-            # tr(P Q) = sum(P ⊙ Qᵀ): no product matrix is formed (unless it is used elsewhere)
+            # tr(P Q) = sum(P ⊙ Qᵀ) = sum(Pᵀ ⊙ Q): no product matrix is formed (unless it is
+            # used elsewhere), and the side that is a transpose loses it
             first, rest = a.chain[0], E.mul(*a.chain[1:])
-            return self.tpl(f"{self.ns}.sum({{}})", self.op(self.p(first), "*", self.p(E.transpose(rest))))
+            if isinstance(first, E.Transpose):
+                pair = self.p(first.arg), self.p(rest)
+            else:
+                pair = self.p(first), self.p(E.transpose(rest))
+            return self.tpl(f"{self.ns}.sum({{}})", self.op(pair[0], "*", pair[1]))
         return self.tpl(f"{self.ns}.trace({{}})", self.p(a))
 
     def _print_Det(self, e):
