@@ -1,10 +1,13 @@
-"""Generated code: one Python function that returns f and its gradients together.
+"""Generated code: one Python function that returns f, its gradients (and Hessian) together.
 
-Common subexpressions of f and the gradients are computed once (a node that occurs
-twice or more becomes a local variable), products are ordered by cost and
-inverses applied with `solve` (printing/numpy.py), `ln det` uses `slogdet`. The
+The printer (printing/numpy.py) writes every result into one code graph, in which equal
+code is one node; each node used twice or more becomes one local, so nothing is computed
+twice across f, the gradients and the Hessian. Before printing, row vectors are written
+as transposed columns, so that two spellings of one vector are one computation. The cost
+rules (product order, solve or inv, no ones or diagonals built) are the printer's. The
 module is complete and importable: imports, shape checks, and a docstring with the
-formulas. Backends: numpy, torch, jax (the same printer, another namespace).
+formulas; `generate` returns its source, which is also the module (GeneratedModule).
+Backends: numpy, torch, jax (the same printer, another namespace).
 """
 from __future__ import annotations
 

@@ -81,8 +81,7 @@ def _kind(shape) -> str:
 # less tightly than its place in the parent asks for.
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
 _BINARY = {"+": ADD, "-": ADD, "*": MUL, "/": MUL, "@": MUL}
-
-
+# left operands that take parentheses although Python does not need them: `(s * y) @ X`
 _MIXED = {"@": ("{} * {}", "{} / {}"), "*": ("{} @ {}",), "/": ("{} @ {}",)}
 
 
