@@ -21,28 +21,11 @@ from .decls import Decls
 from .errors import DeclarationError
 from .reading import symbols_of
 from .simplify import stabilized
-from .printing.numpy import PRINTERS, py_name
+from .printing.numpy import PRINTERS, py_name, transposed
 from .printing.text import to_text
 
 IMPORTS = {"numpy": "import numpy as np", "jax": "import jax.numpy as jnp",
            "torch": "import torch"}
-
-
-def _transposed(e: E.Expr) -> E.Expr:
-    """eᵀ with the transpose taken inside products, sums and elementwise nodes."""
-    if isinstance(e, E.Transpose):
-        return e.arg
-    if isinstance(e, E.MatMul):
-        return E.mul(E.Const(e.coeff), *e.scalars, *(_transposed(f) for f in reversed(e.chain)))
-    if isinstance(e, E.Add):
-        return E.add(*map(_transposed, e.terms))
-    if isinstance(e, E.Hadamard):
-        return E.hadamard(*map(_transposed, e.factors))
-    if isinstance(e, E.Func):
-        return E.func(e.name, _transposed(e.arg))
-    if isinstance(e, E.Power):
-        return E.power(_transposed(e.base), e.exponent)
-    return E.transpose(e)
 
 
 _COMPUTED = (E.MatMul, E.Add, E.Hadamard, E.Func, E.Power)
@@ -57,7 +40,7 @@ def _columns(e: E.Expr, memo: dict) -> E.Expr:
         return got
     out = e.rebuild(tuple(_columns(a, memo) for a in e.args)) if e.args else e
     if out.rows == 1 and out.cols != 1 and isinstance(out, _COMPUTED):
-        out = E.transpose(_columns(_transposed(out), memo))
+        out = E.transpose(_columns(transposed(out), memo))
     elif isinstance(out, E.Inverse) and isinstance(out.arg, E.Transpose):  # X⁻ᵀ = (X⁻¹)ᵀ
         out = E.transpose(E.inv(out.arg.arg))
     memo[e] = out

@@ -40,6 +40,8 @@ CASES = [
     ("sum(exp(X) ones(m) ones(m)^T .* Y)", "X", {}),  # v 1ᵀ: a broadcast column
     ("sum(ones(n) ones(n)^T A) + x^T ones(n) ones(n)^T x", "A,x", {}),  # sums of ones
     ("-y^T log(sigmoid(X w)) - (1 - y)^T log(1 - sigmoid(X w))", "w", {}),
+    # Σ_i forms: 1ᵀ diag((X − 1μᵀ)(X − 1μᵀ)ᵀ) is a trace, never an n×n product; a loop stays
+    ("sum_i (x_i - mu)^T (x_i - mu) + sum_i exp(-x_i^T w) x_i^T w", "w,mu", {"vector": "mu"}),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -175,6 +177,12 @@ def test_each_subexpression_once_and_values(expr, wrt, decls):
     for backend in ("numpy", "torch", "jax"):
         assert_clean(generate(expr, wrt, backend=backend, **decls), _scalars(expr, wrt, decls))
     check_values(expr, wrt, decls, generate(expr, wrt, **decls))
+
+
+def test_sums_of_diagonals_are_traces():
+    expr, wrt, decls = CASES[-1]
+    src = generate(expr, wrt, **decls)
+    assert "np.diag" not in src and "t0 = X - mu" in src and "np.sum(t0 * t0)" in src
 
 
 def test_softmax_shift_and_exp_once():

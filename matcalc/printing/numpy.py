@@ -500,6 +500,10 @@ class NumpyPrinter:
     def _chain(self, chain):
         """A product of two or more non-scalar factors, in a cheap order."""
         ns = self.ns
+        if len(chain) == 2 and _is_ones(chain[:1]) and chain[1].cols == 1:  # 1ᵀ v = sum(v)
+            return self.p(E.sum_entries(chain[1]))
+        if len(chain) == 2 and _is_ones(chain[1:]) and chain[0].rows == 1:  # vᵀ 1 = sum(v)
+            return self.p(E.sum_entries(E.transpose(chain[0])))
         for k in range(1, len(chain)):  # a column times a row: an outer product of two vectors
             if _kind(chain[k - 1].shape) == "c" and chain[k].rows == 1:
                 left, right = chain[:k], chain[k:]
@@ -611,7 +615,7 @@ class NumpyPrinter:
             if isinstance(first, E.Transpose):
                 pair = self.p(first.arg), self.p(rest)
             else:
-                pair = self.p(first), self.p(E.transpose(rest))
+                pair = self.p(first), self.p(transposed(rest))
             return self.tpl(f"{self.ns}.sum({{}})", self.op(pair[0], "*", pair[1]))
         return self.tpl(f"{self.ns}.trace({{}})", self.p(a))
 
@@ -619,6 +623,8 @@ class NumpyPrinter:
         return self.tpl(f"{self.ns}.linalg.det({{}})", self.p(e.arg))
 
     def _print_Sum(self, e):
+        if isinstance(e.arg, E.DiagPart):  # the sum of the diagonal is the trace
+            return self.p(E.trace(e.arg.arg))
         v, total = self.pb(e.arg), f"{self.ns}.sum({{}})"
         if not isinstance(v, Bc):
             return self.tpl(total, v)
@@ -737,6 +743,23 @@ class NumpyPrinter:
         if k == "r":
             return self.tpl("{}.reshape(1, -1)", s)
         return s
+
+
+def transposed(e: E.Expr) -> E.Expr:
+    """eᵀ with the transpose taken inside products, sums and elementwise nodes."""
+    if isinstance(e, E.Transpose):
+        return e.arg
+    if isinstance(e, E.MatMul):
+        return E.mul(E.Const(e.coeff), *e.scalars, *(transposed(f) for f in reversed(e.chain)))
+    if isinstance(e, E.Add):
+        return E.add(*map(transposed, e.terms))
+    if isinstance(e, E.Hadamard):
+        return E.hadamard(*map(transposed, e.factors))
+    if isinstance(e, E.Func):
+        return E.func(e.name, transposed(e.arg))
+    if isinstance(e, E.Power):
+        return E.power(transposed(e.base), e.exponent)
+    return E.transpose(e)
 
 
 def _negative(t: E.Expr) -> bool:
