@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import expr as E
-from .decls import Decls, canonical_name, split_names
+from .decls import Decls, canonical_name, pretty_name, split_names
 from .differential import d_recorded
-from .errors import DeclarationError, DerivationError
+from .errors import DeclarationError, DerivationError, DomainError
 from .identify import coefficient, pullback, substitute, vec_coefficient
 from .reading import parse as _parse
 from .reading import symbols_of
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, to_latex, to_text, to_unicode
 from .simplify import simplify, sym
 from .walk import distinct_nodes, symbols_in
 
@@ -56,17 +56,19 @@ class Derivative:
         raise ValueError(f"unknown format {fmt!r}")
 
     def lhs(self, fmt: str = "unicode") -> str:
-        x = self.name
+        """∇_X f, J_x, ∂f/∂t, df; in LaTeX the name is spelled as in the right-hand side."""
+        if fmt == "latex":
+            return latex_lhs(self.kind, self.name)
+        x = self.name if fmt == "text" else pretty_name(self.name)
         if self.kind == "gradient":
-            return {"latex": f"\\nabla_{{{x}}} f", "text": f"grad_{x} f"}.get(fmt, f"∇_{x} f")
+            return f"grad_{x} f" if fmt == "text" else f"∇_{x} f"
         if self.kind == "jacobian":
-            return {"latex": f"J_{{{x}}}", "text": f"J_{x}"}.get(fmt, f"J_{x}")
+            return f"J_{x}"
         if self.kind == "vec-jacobian":
-            return {"latex": f"\\frac{{\\partial \\operatorname{{vec}} F}}{{\\partial \\operatorname{{vec}} {x}}}",
-                    "text": f"dvecF/dvec{x}"}.get(fmt, f"∂vec F/∂vec {x}")
+            return f"dvecF/dvec{x}" if fmt == "text" else f"∂vec F/∂vec {x}"
         if self.kind == "derivative":
-            return {"latex": f"\\frac{{\\partial f}}{{\\partial {x}}}", "text": f"df/d{x}"}.get(fmt, f"∂f/∂{x}")
-        return "df" if fmt != "latex" else "\\mathrm{d}f"
+            return f"df/d{x}" if fmt == "text" else f"∂f/∂{x}"
+        return "df"
 
 
 @dataclass
@@ -113,10 +115,21 @@ class Result:
         return f"<matcalc.Result {self.kind} of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
 
     def _repr_latex_(self):
-        if len(self.derivatives) == 1:
-            return "$" + self.format("latex") + "$"
-        rows = [f"{dv.lhs('latex')} &= {dv.notation('latex')}" for dv in self.derivatives]
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        """Jupyter: each derivative with its left-hand side (∇_X f = …)."""
+        return latex_display(self._latex(with_lhs=True))
+
+    def _latex(self, with_lhs: bool) -> str:
+        """One derivative without a matrix form: the expression (with `lhs = ` if asked);
+        otherwise an aligned block, a line per derivative and per matrix form."""
+        if len(self.derivatives) == 1 and self.derivatives[0].matrix_form is None:
+            dv = self.derivatives[0]
+            return (f"{dv.lhs('latex')} = " if with_lhs else "") + dv.notation("latex")
+        rows = []
+        for dv in self.derivatives:
+            rows.append((dv.lhs("latex"), dv.notation("latex")))
+            if dv.matrix_form is not None:
+                rows.append(("", to_latex(dv.matrix_form), "(matrix form)"))
+        return latex_aligned(rows)
 
     def to_sympy(self):
         """The derivative as a SymPy matrix expression (a dict by variable for several)."""
@@ -133,8 +146,11 @@ class Result:
 
     @property
     def steps(self) -> list:
-        """The steps of the derivation (for the first variable)."""
-        return self.derivation().steps
+        """The steps of the derivation (for the first variable): a list of Step that
+        Jupyter displays as the derivation."""
+        from .steps import Steps
+
+        return Steps(self.derivation())
 
     def differential_text(self, fmt: str = "text") -> str:
         body = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](self.differential)
@@ -148,6 +164,8 @@ class Result:
             return self.differential_text("text")
         if len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None:
             return self.derivatives[0].notation(fmt)
+        if fmt == "latex":
+            return self._latex(with_lhs=False)
         lines = []
         for dv in self.derivatives:
             if fmt == "numpy":
@@ -156,10 +174,9 @@ class Result:
                 lines.append(dv.notation(fmt))
             else:
                 lines.append(f"{dv.lhs(fmt)} = {dv.notation(fmt)}")
-            if dv.matrix_form is not None and fmt in ("text", "unicode", "latex"):
-                printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
-                lines.append(f"  = {printer(dv.matrix_form)}    " + ("% " if fmt == "latex" else "")
-                             + "(matrix form)")
+            if dv.matrix_form is not None and fmt in ("text", "unicode"):
+                printer = to_text if fmt == "text" else to_unicode
+                lines.append(f"  = {printer(dv.matrix_form)}    (matrix form)")
         return "\n".join(lines)
 
     def to_json(self):
@@ -217,11 +234,11 @@ class Result:
                     out[dv.name] = evaluate(dv.expr, env, dims)
                 out["f"] = evaluate(self.f, env, dims)
         except np.linalg.LinAlgError as err:
-            raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
+            raise DomainError(f"the point is outside the domain of the expression ({err}: "
                                    f"a matrix that is inverted is singular there)") from None
         off = [k for k, v in out.items() if not np.all(np.isfinite(v))]
         if off:
-            raise DeclarationError(f"the point is outside the domain of the expression: "
+            raise DomainError(f"the point is outside the domain of the expression: "
                                    f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
 
@@ -409,11 +426,26 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
     parse_notes: list = []
     named = {} if named is None else named
     if isinstance(expr, str):
-        f = _parse(expr, decls, notes=parse_notes, named=named)
+        f = _parse(_definitions_inlined(expr, parse_notes), decls, notes=parse_notes, named=named)
     else:
         f = as_expr(expr)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
+
+
+def _definitions_inlined(text: str, notes: list) -> str:
+    """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
+    intermediates substituted into the last statement (backprop keeps them as its schedule)."""
+    from .program import inline, is_definition, plain_statements
+
+    parts = plain_statements(text)
+    if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
+        return text  # one expression (over several lines, perhaps)
+    statements, whole = inline(text)
+    names = ", ".join(name for name, _ in statements[:-1])
+    notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
+                 f"statement (backprop keeps named intermediates as its schedule)")
+    return whole
 
 
 def as_expr(expr) -> E.Expr:

@@ -69,8 +69,10 @@ class VerifyReport:
         return f"<matcalc.VerifyReport {self.summary()}>"
 
     def _repr_latex_(self):
+        from .printing.text import latex_number
+
         verdict = "PASS" if self.passed else "FAIL"
-        return f"$\\text{{finite differences: {verdict}, max relative error }} {self.max_error:.1e}$"
+        return f"$\\text{{finite differences: {verdict}, max relative error }} {latex_number(self.max_error)}$"
 
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"

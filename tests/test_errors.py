@@ -45,7 +45,7 @@ CATALOGUE = [
     ("no --wrt", ["diff", "x^T A x"], ["--wrt"]),
     ("empty expression", ["diff", "", "--wrt", "x"], ["empty"]),
     ("fractional matrix power", ["diff", "A^0.5", "--wrt", "A"], ["fractional powers"]),
-    ("symbolic exponent", ["diff", "x^n", "--wrt", "x"], ["exponents must be numbers"]),
+    ("symbolic exponent of a matrix", ["diff", "X^n", "--wrt", "X"], ["symbolic exponent", "X .^ n"]),
     ("inverse of zero", ["diff", "inv(A - A) x", "--wrt", "x"], ["zero matrix"]),
 ]
 

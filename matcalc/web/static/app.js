@@ -215,7 +215,10 @@
       const box = clear($("hessian"));
       if (!a.ok) { showError(box, a.data); state.hessian = null; return; }
       state.hessian = a.data;
-      if (a.data.latex_all) box.appendChild(math(a.data.latex_all.includes("\n") ? "\\begin{gathered}" + a.data.latex_all.split("\n").join("\\\\") + "\\end{gathered}" : (a.data.blocks && a.data.blocks.length === 1 ? "H = " + a.data.latex_all : a.data.latex_all), true));
+      if (a.data.latex_all) {  // one block: H = …; several (or a matrix form): an aligned block
+        const tex = a.data.latex_all, one = a.data.blocks && a.data.blocks.length === 1;
+        box.appendChild(math(one && !tex.includes("\\begin{") ? "H = " + tex : tex, true));
+      }
       if (a.data.check) box.appendChild(el("div", "selfcheck " + (a.data.check.passed ? "pass" : "fail"), a.data.check.summary));
       for (const d of a.data.steps || []) {
         const ol = el("ol", "steps");
@@ -301,7 +304,7 @@
   }
 
   function renderBackprop(box, d) {
-    if (d.latex) box.appendChild(math(d.latex.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}"), true));
+    if (d.latex) box.appendChild(math(d.latex, true));
     if (d.check) box.appendChild(el("div", "selfcheck " + (d.check.passed ? "pass" : "fail"), d.check.summary));
     const numbers = d.numbers;
     if (!numbers) return;
