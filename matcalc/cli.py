@@ -757,19 +757,23 @@ Examples:
   matcalc codegen "a^T X A X a + ln det X" --wrt X --check -o f.py && python f.py
 
 The function's arguments are the --wrt variables first, then the other variables in
-their order of appearance; it returns (f, the gradients in --wrt order).
+their order of appearance; it returns (f, the gradients in --wrt order) and, with
+--hessian, the Hessian blocks H[a, b] for a, b in --wrt order.
 """)
 @click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s) of the gradients.")
 @click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True,
               help="The array library of the generated code.")
-@click.option("--name", default="value_and_grad", show_default=True, help="The function's name.")
+@click.option("--name", help="The function's name [default: value_and_grad; value_grad_hess with --hessian].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the module to a file.")
 @click.option("--check", "check", is_flag=True,
               help="Add a __main__ block that checks the gradients by finite differences at "
                    "random data (python module.py exits 1 if one is off).")
+@click.option("--hessian", is_flag=True,
+              help="Return the Hessian blocks too, computed with the gradients (a matrix "
+                   "variable: the Hessian of its vec).")
 @_decl_options
-def codegen(expression, wrt, backend, name, output, check, scalar, vector, matrix, symmetric, dim):
+def codegen(expression, wrt, backend, name, output, check, hessian, scalar, vector, matrix, symmetric, dim):
     """A Python module with one function returning f and its gradients (NumPy, PyTorch or JAX)."""
     from .code_generation import generate
     from .decls import Decls
@@ -777,11 +781,11 @@ def codegen(expression, wrt, backend, name, output, check, scalar, vector, matri
 
     import keyword
 
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
         _fail(f"--name {name!r} is not a Python identifier")
     try:
         source = generate(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim),
-                          backend=backend, name=name, check=check)
+                          backend=backend, name=name, check=check, hessian=hessian)
     except MatcalcError as err:
         _fail(err)
     if output:

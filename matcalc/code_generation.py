@@ -1,10 +1,13 @@
-"""Generated code: one Python function that returns f and its gradients together.
+"""Generated code: one Python function that returns f, its gradients (and Hessian) together.
 
-Common subexpressions of f and the gradients are computed once (a node that occurs
-twice or more becomes a local variable), products are ordered by cost and
-inverses applied with `solve` (printing/numpy.py), `ln det` uses `slogdet`. The
+The printer (printing/numpy.py) writes every result into one code graph, in which equal
+code is one node; each node used twice or more becomes one local, so nothing is computed
+twice across f, the gradients and the Hessian. Before printing, row vectors are written
+as transposed columns, so that two spellings of one vector are one computation. The cost
+rules (product order, solve or inv, no ones or diagonals built) are the printer's. The
 module is complete and importable: imports, shape checks, and a docstring with the
-formulas. Backends: numpy, torch, jax (the same printer, another namespace).
+formulas; `generate` returns its source, which is also the module (GeneratedModule).
+Backends: numpy, torch, jax (the same printer, another namespace).
 """
 from __future__ import annotations
 
@@ -18,52 +21,30 @@ from .decls import Decls
 from .errors import DeclarationError
 from .reading import symbols_of
 from .simplify import stabilized
-from .printing.numpy import PRINTERS, py_name
+from .printing.numpy import PRINTERS, py_name, transposed
 from .printing.text import to_text
 
 IMPORTS = {"numpy": "import numpy as np", "jax": "import jax.numpy as jnp",
            "torch": "import torch"}
 
 
-def _cheap(e: E.Expr, uses: int) -> bool:
-    """Not worth a local variable: leaves, transposes of leaves, and an inverse used only
-    twice (two `solve`s cost less than `inv`; from three uses on, inv once is cheaper)."""
-    if not e.args or (isinstance(e, E.Inverse) and uses < 3):
-        return True
-    if isinstance(e, E.MatMul) and e.coeff == -1 and len(e.factors) == 1:  # -y
-        return not e.factors[0].args
-    return isinstance(e, E.Transpose) and not e.arg.args
+_COMPUTED = (E.MatMul, E.Add, E.Hadamard, E.Func, E.Power)
 
 
-# nodes whose code writes their argument more than once (the max shifted out of exp)
-_REPEATS_ARGUMENT = (E.Softmax, E.LogSumExp)
-
-
-def _common_subexpressions(roots) -> list:
-    """Nodes used more than once (counted along the trees), children before parents."""
-    uses: Counter = Counter()
-    order: list = []
-    seen: set = set()
-
-    def count(e):
-        uses[e] += 1
-        if e in seen:
-            return
-        seen.add(e)
-        for a in e.args:
-            count(a)
-        order.append(e)
-
-    for r in roots:
-        count(r)
-    for e in list(uses):
-        if isinstance(e, _REPEATS_ARGUMENT):
-            uses[e.arg] += 2
-    for e in list(uses):  # -e is e, negated
-        if isinstance(e, E.Add) and E.neg(e) in uses and E.neg(e) is not e:
-            uses[e] += uses[E.neg(e)]
-    # a node with a free index (x_i inside Σ_i) has a value only inside its loop
-    return [e for e in order if uses[e] > 1 and not _cheap(e, uses[e]) and not e.indices]
+def _columns(e: E.Expr, memo: dict) -> E.Expr:
+    """e with every computed row vector written as the transpose of a column: tanh(xᵀW1ᵀ)
+    as tanh(W1 x)ᵀ; and (Xᵀ)⁻¹ as (X⁻¹)ᵀ. In the code a vector is 1-D either way and a
+    transpose is a view, so both spellings of one value become the same code, computed once."""
+    got = memo.get(e)
+    if got is not None:
+        return got
+    out = e.rebuild(tuple(_columns(a, memo) for a in e.args)) if e.args else e
+    if out.rows == 1 and out.cols != 1 and isinstance(out, _COMPUTED):
+        out = E.transpose(_columns(transposed(out), memo))
+    elif isinstance(out, E.Inverse) and isinstance(out.arg, E.Transpose):  # X⁻ᵀ = (X⁻¹)ᵀ
+        out = E.transpose(E.inv(out.arg.arg))
+    memo[e] = out
+    return out
 
 
 def _vectorized(f: E.Expr) -> E.Expr:
@@ -74,26 +55,40 @@ def _vectorized(f: E.Expr) -> E.Expr:
 
 
 def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
-             name: str = "value_and_grad", gradients: bool = True, check: bool = False,
-             **kw) -> str:
+             name: str | None = None, gradients: bool = True, check: bool = False,
+             hessian: bool = False, **kw) -> "GeneratedModule":
     """Python source of `name(<variables>) -> (f, grad_1, …)` for a scalar `expr`
-    (with `gradients=False`, of a function returning f alone: the baseline to time against).
+    (with `gradients=False`, of a function returning f alone: the baseline to time against;
+    with `hessian`, of one returning the Hessian blocks too, after the gradients).
+    The result is that source (a str) and also a module: `m.value_and_grad(...)`,
+    `m.function`, `m.source` (GeneratedModule). `name` defaults to value_and_grad
+    (value_grad_hess with `hessian`).
 
     `expr` is a string, a matcalc Expr or a SymPy expression. The arguments come in a fixed
     order: the `wrt` variables first (in `wrt` order), then the other variables in their
-    order of appearance; the gradients are returned in `wrt` order. With `check`, a
-    `__main__` block draws random data of consistent shapes and compares each gradient with
-    central differences of the value.
+    order of appearance; the gradients are returned in `wrt` order, then (with `hessian`)
+    the blocks H[a, b] for a, b in `wrt` order — for a matrix variable, the Hessian of its
+    vec (columns stacked). With `check`, a `__main__` block draws random data of
+    consistent shapes and compares each gradient with central differences of the value
+    (and each Hessian block with central differences of the gradient).
+
+    Everything returned is computed together: each piece of code used twice (a product,
+    the softmax's shifted exponentials, an inverse) is one local (printing/numpy.py's
+    CodeGraph).
 
     No user text is ever code: the expression and the formulas are escaped in the header
     comment and the docstring (one line each, backslashes and quotes escaped), the argument
     names are identifiers built by matcalc (`py_name`, made unique)."""
     if backend not in PRINTERS:
         raise DeclarationError(f"unknown backend {backend!r}: use numpy, torch or jax")
+    if name is None:
+        name = "value_grad_hess" if hessian else "value_and_grad"
     if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
             and name not in _MODULE_NAMES):
         raise DeclarationError(f"name={name!r} cannot name the function: it must be a Python "
                                f"identifier, not a keyword or np, jnp, jax, torch")
+    if hessian and not gradients:
+        raise DeclarationError("hessian=True needs gradients=True (the Hessian comes after them)")
     result = diff(expr, wrt, decls, **kw)
     f = result.f
     if not f.is_scalar:
@@ -101,53 +96,62 @@ def generate(expr, wrt=None, decls: Decls | None = None, backend: str = "numpy",
     source = expr if isinstance(expr, str) else to_text(f)
     # Σ_i sums are computed in their matrix form (X, y at once, no Python loop) where one is known
     grads = [dv.matrix_form or dv.expr for dv in result.derivatives] if gradients else []
+    blocks = _hessian_blocks(result, source) if hessian else []
     f_code = stabilized(_vectorized(f))  # ln σ(u) = −softplus(−u), log-softmax, …: finite at extreme u
-    roots = [f_code, *grads]
+    memo: dict = {}
+    roots = [_columns(r, memo) for r in [f_code, *grads, *(h for _, _, h in blocks)]]
     symbols = {**symbols_of(f), **{dv.name: dv.variable for dv in result.derivatives}}
     args = argument_order(result)
     ids = _unique_identifiers(args)
     taken = set(ids.values()) | _RESERVED
     fresh = _Fresh(taken)
     like = next((ids[a] for a in args if symbols[a].shape != (1, 1)), None)
-    temps: dict = {}
-    printer = PRINTERS[backend](temps=temps, names=ids, like=like)
+    printer = PRINTERS[backend](names=ids, like=like)
     for r in roots:
         printer.learn_dims(r)
     for dv in result.derivatives:
         printer.learn_dims(dv.variable)
-    body = []
-    for e in _common_subexpressions(roots):
-        code = printer.p(e)
-        t = fresh("t")
-        temps[e] = t
-        temps.setdefault(E.neg(e), f"(-{t})")  # y - X w and X w - y share one computation
-        body.append(f"    {t} = {code}")
+    printer.plan(roots)
+    refs = [printer.p(r) for r in roots]
     pyargs = [ids[a] for a in args]
     checks = _shape_checks(symbols, args, ids)
     value_name = fresh("value")
-    value = printer.p(f_code)
     grad_names = [fresh(f"grad_{ids[n]}") for n in result.wrt] if gradients else []
+    hess_names = [fresh(f"hess_{ids[a]}" if len(result.wrt) == 1 else f"hess_{ids[a]}_{ids[b]}")
+                  for a, b, _ in blocks]
+    outputs = [value_name, *grad_names, *hess_names]
     doc = [f"f = {source}", ""]
     for dv in result.derivatives:
-        doc.append(f"d f / d {dv.name} = {to_text(dv.expr)}")
+        doc += _formula(f"d f / d {dv.name} = {to_text(dv.expr)}")
+    for a, b, h in blocks:
+        doc += _formula(f"d2 f / d {a} d {b} = {to_text(h)}")
+    if any(symbols[n].shape[0] != 1 and symbols[n].shape[1] != 1 for n in result.wrt) and blocks:
+        doc.append("(for a matrix variable, the Hessian of its vec: the columns stacked)")
     doc += ["", "Arguments: " + ", ".join(ids[a] if ids[a] == a else f"{ids[a]} ({a})" for a in args),
             "(the wrt variables first, then the others in order of appearance).",
-        "Vectors are 1-D arrays, matrices 2-D, scalars numbers (or 0-d arrays).",
-        f"Returns (f, {', '.join(grad_names)})." if gradients else "Returns f."]
+            "Vectors are 1-D arrays, matrices 2-D, scalars numbers (or 0-d arrays).",
+            f"Returns ({', '.join(outputs)})." if gradients else "Returns f."]
     lines = [_comment(f"generated by matcalc from: {source}"), IMPORTS[backend], "", "",
-             f"def {name}({', '.join(pyargs)}):", _docstring(doc, "    "), *checks, *body,
-             f"    {value_name} = {value}"]
-    if not gradients:
-        lines.append(f"    return {value_name}")
-        return "\n".join(_wrap(line) for line in lines) + "\n"
-    for n, g, gname in zip(result.wrt, grads, grad_names):
-        lines.append(f"    {gname} = {printer.p(g)}")
-        if symbols[n].shape != (1, 1) and _is_constant_code(lines[-1].split(" = ", 1)[1]):
+             f"def {name}({', '.join(pyargs)}):", _docstring(doc, "    "), *checks]
+    written = printer.graph.write(refs, outputs, fresh)
+    lines += [f"    {local} = {code}" for local, code in written]
+    codes = dict(written)
+    for n, gname in zip(result.wrt, grad_names):  # a constant gradient still has x's shape
+        if symbols[n].shape != (1, 1) and _is_constant_code(codes.get(gname, "")):
             lines.append(f"    {gname} = {gname} + 0 * {ids[n]}  # the variable's shape")
-    lines.append(f"    return {value_name}, {', '.join(grad_names)}")
+    lines.append(f"    return {', '.join(outputs)}")
     if check:
-        lines += _check_block(result, args, ids, symbols, backend, name)
-    return "\n".join(_wrap(line) for line in lines) + "\n"
+        lines += _check_block(result, args, ids, symbols, backend, name, blocks)
+    return GeneratedModule("\n".join(_wrap(line) for line in lines) + "\n", name)
+
+
+def _hessian_blocks(result, source: str) -> list:
+    """(a, b, H[a, b]) for the wrt variables (in their matrix form for Σ_i sums; the Hessian
+    of vec X for a matrix variable)."""
+    from .second_order import second_order
+
+    h = second_order(result.f, {dv.name: dv.variable for dv in result.derivatives}, source, vec=True)
+    return [(a, b, h.matrix_forms.get((a, b)) or block) for (a, b), block in h.blocks.items()]
 
 
 WIDTH = 100
@@ -155,9 +159,13 @@ WIDTH = 100
 
 def _wrap(line: str, width: int = WIDTH) -> str:
     """A long line of code broken inside its parentheses before a binary operator or after
-    a comma (lines holding string literals are left alone)."""
+    a comma (lines holding string literals are left alone); the right-hand side of an
+    assignment is put in parentheses first, so that it can break anywhere."""
     if len(line) <= width or "'" in line or '"' in line:
         return line
+    lhs, eq, rhs = line.partition(" = ")
+    if eq and lhs.strip().isidentifier() and not _enclosed(rhs):
+        line = f"{lhs} = ({rhs})"
     indent = " " * (len(line) - len(line.lstrip()) + 4)
     out, start, depth, last = [], 0, 0, None
     i = 0
@@ -180,13 +188,28 @@ def _wrap(line: str, width: int = WIDTH) -> str:
     return "\n".join(out)
 
 
+def _enclosed(code: str) -> bool:
+    """The whole of `code` is inside one pair of parentheses."""
+    if not code.startswith("("):
+        return False
+    depth = 0
+    for i, c in enumerate(code):
+        depth += c == "("
+        depth -= c == ")"
+        if depth == 0:
+            return i == len(code) - 1
+    return False
+
+
 def _is_constant_code(code: str) -> bool:
     return code.replace(".", "").replace("-", "").replace("(", "").replace(")", "").isdigit()
 
 
-def _check_block(result, args, ids, symbols, backend, name) -> list:
+def _check_block(result, args, ids, symbols, backend, name, blocks=()) -> list:
     """A `__main__` block: random data of consistent shapes (sizes matcalc's sampler found
-    valid), each gradient compared with central differences of the value; exit 1 if off."""
+    valid), each gradient compared with central differences of the value, each Hessian
+    block H[a, b] with central differences of the gradient wrt a along b (vec: the columns
+    stacked); exit 1 if off."""
     import numpy as np
 
     from .numeric import sample_point
@@ -212,8 +235,12 @@ def _check_block(result, args, ids, symbols, backend, name) -> list:
     symmetric = [bool(symbols[n].symmetric) for n in result.wrt]
     convert = {"numpy": "a", "torch": "torch.tensor(a) if isinstance(a, numpy.ndarray) else a",
                "jax": "jnp.asarray(a) if isinstance(a, numpy.ndarray) else a"}[backend]
+    # each Hessian block: (its output, the gradient wrt a, the argument b, b symmetric)
+    k = len(result.wrt)
+    hess = [(1 + k + i, 1 + result.wrt.index(a), args.index(b), bool(symbols[b].symmetric),
+             f"H[{ids[a]}, {ids[b]}]") for i, (a, b, _) in enumerate(blocks)]
     out = ["", "", 'if __name__ == "__main__":',
-           "    # the gradients against central differences of the value, at random data",
+           "    # the derivatives against central differences, at random data",
            "    import numpy", ""]
     if backend == "jax":
         out += ["    import jax", "", '    jax.config.update("jax_enable_x64", True)', ""]
@@ -226,30 +253,47 @@ def _check_block(result, args, ids, symbols, backend, name) -> list:
         "            return numpy.eye(shape[0]) + 0.3 * rng.standard_normal(shape)",
         "        return rng.uniform(0.5, 1.5, shape)",
         "",
-        "    def _convert(a):",
-        f"        return {convert}",
+        "    def _call(data):",
+        f"        return [numpy.asarray(o) for o in {name}(*(({convert}) for a in data))]",
+        "",
+        "    def _along(data, k, v, h):",
+        "        plus = [d + h * v if i == k else d for i, d in enumerate(data)]",
+        "        minus = [d - h * v if i == k else d for i, d in enumerate(data)]",
+        "        return [(p - m) / (2 * h) for p, m in zip(_call(plus), _call(minus))]",
+        "",
+        "    def _direction(rng, x, sym):",
+        "        v = rng.standard_normal(numpy.shape(x))",
+        "        return (v + v.T) / 2 if sym else v",
         "",
         "    def _check():",
         "        rng = numpy.random.default_rng(0)",
         "        data = [",
         *[f"            {d},  # {ids[a]}" for d, a in zip(data, args)],
         "        ]",
-        f"        value, *grads = {name}(*map(_convert, data))",
+        "        outputs = _call(data)",
         "        worst, h = 0.0, 1e-6",
         f"        names = {[ids[n] for n in result.wrt]!r}",
-        f"        for k, sym, g, gname in zip({wrt!r}, {symmetric!r}, grads, names):",
-        "            v = rng.standard_normal(numpy.shape(data[k]))",
-        "            if sym:",
-        "                v = (v + v.T) / 2",
-        "            plus = [d + h * v if i == k else d for i, d in enumerate(data)]",
-        "            minus = [d - h * v if i == k else d for i, d in enumerate(data)]",
-        f"            fd = (float({name}(*map(_convert, plus))[0])",
-        f"                  - float({name}(*map(_convert, minus))[0])) / (2 * h)",
-        "            an = float(numpy.sum(numpy.asarray(g) * v))",
+        f"        for k, sym, g, gname in zip({wrt!r}, {symmetric!r}, outputs[1:], names):",
+        "            v = _direction(rng, data[k], sym)",
+        "            fd = float(_along(data, k, v, h)[0])",
+        "            an = float(numpy.sum(g * v))",
         "            err = abs(fd - an) / max(1.0, abs(fd), abs(an))",
         '            print(f"grad {gname}: finite differences {fd:.10g}, gradient {an:.10g}, "',
         '                  f"relative error {err:.1e}")',
         "            worst = max(worst, err)",
+    ]
+    if hess:
+        out += [
+            f"        for o, g, k, sym, hname in {hess!r}:  # H[a, b] vec(v) = d(grad_a) along v in b",
+            "            v = _direction(rng, data[k], sym)",
+            '            fd = numpy.ravel(_along(data, k, v, h)[g], order="F")',
+            "            H = numpy.reshape(outputs[o], (fd.size, numpy.size(v)))",
+            '            an = H @ numpy.ravel(v, order="F")',
+            "            err = numpy.max(numpy.abs(fd - an)) / max(1.0, numpy.max(numpy.abs(an)))",
+            '            print(f"{hname}: relative error {err:.1e}")',
+            "            worst = max(worst, float(err))",
+        ]
+    out += [
         "        return worst",
         "",
         "    raise SystemExit(0 if _check() < 1e-5 else 1)",
@@ -331,6 +375,14 @@ def _comment(text: str) -> str:
     return "# " + _one_line(text)
 
 
+def _formula(text: str) -> list:
+    """A formula for the docstring, in lines that fit (broken at spaces, continued indented)."""
+    import textwrap
+
+    return textwrap.wrap(text, WIDTH - 12, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False) or [text]
+
+
 def _docstring(lines: list, indent: str) -> str:
     """A docstring holding `lines` exactly (each made one printable line): backslashes and
     quotes are escaped, so no `\"\"\"`, `\\x…` or `\\N{…}` in the text can end or break it."""
@@ -370,6 +422,55 @@ def _shape_checks(symbols: dict, args: list, ids: dict) -> list:
 
 def load(source: str, name: str = "value_and_grad"):
     """The function defined by generated `source` (our own code, compiled)."""
+    return _namespace(source)[name]
+
+
+def _namespace(source: str) -> dict:
     namespace: dict = {}
-    exec(compile(source, "<matcalc codegen>", "exec"), namespace)  # noqa: S102 - generated by us
-    return namespace[name]
+    exec(compile(str(source), "<matcalc codegen>", "exec"), namespace)  # noqa: S102 - generated by us
+    return namespace
+
+
+class GeneratedModule(str):
+    """What `codegen` returns: the module's source — a str, so printing it, writing it to a
+    file or `"np.outer" in m` work as they did — that is also the module: its function is an
+    attribute (`m.value_and_grad(w, y, X)`, whatever `name` says; `m.function` always), and
+    `m.source` is the plain string. The source is compiled on first use."""
+
+    def __new__(cls, source: str, name: str = "value_and_grad"):
+        self = super().__new__(cls, source)
+        self._name = name
+        self._ns = None
+        return self
+
+    def __reduce__(self):  # pickles as (source, name): the compiled functions are not kept
+        return (GeneratedModule, (str(self), self._name))
+
+    @property
+    def source(self) -> str:
+        return str(self)
+
+    @property
+    def name(self) -> str:
+        """The generated function's name."""
+        return self._name
+
+    @property
+    def function(self):
+        """The generated function."""
+        return self.namespace[self._name]
+
+    @property
+    def namespace(self) -> dict:
+        """The module's globals after running it (its imports and the function)."""
+        if self._ns is None:
+            self._ns = _namespace(self)
+        return self._ns
+
+    def __getattr__(self, attr):  # only for names a str does not have
+        if attr.startswith("_") or attr not in self.namespace:
+            raise AttributeError(f"the generated module has no attribute {attr!r}")
+        return self.namespace[attr]
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {self._name})
