@@ -552,8 +552,10 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
 def _definitions_inlined(text: str, notes: list) -> str:
     """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
     intermediates substituted into the last statement (backprop keeps them as its schedule)."""
-    from .program import inline, is_definition, plain_statements
+    from .program import inline, is_definition, plain_statements, split_statements
 
+    if len(split_statements(text)) < 2:
+        return text
     parts = plain_statements(text)
     if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
         return text  # one expression (over several lines, perhaps)

@@ -66,6 +66,15 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
             "write only the expression, and name the variable with wrt=x: "
             "`x^2` with wrt=x scalar=x, not `d/dx x^2` or `dx^2/dx`"
         )
+    if re.search(r"\\begin\s*\{\s*[pbvBV]?matrix", text):
+        raise ParseError("a matrix written out entry by entry is not part of an expression: call it by a "
+                         "name (A) and give its numbers with at= A=[[1,2],[3,4]]")
+    pair = re.search(r"(?:\\sum|sum|Σ|∑)\s*_\s*\{\s*([a-z])\s*,\s*([a-z])\s*\}", text)
+    if pair:
+        i, j = pair.groups()
+        raise ParseError(f"write a double sum as two sums, sum_{i} sum_{j} …; a sum over all entries "
+                         f"x_{{{i}{j}}} of a matrix is sum(…) of the matrix: Σ_{i}{j} (x_{i}{j} - a_{i}{j})² is "
+                         f"sum((X - A) .^ 2) = ‖X - A‖_F^2")
     text, lhs = _without_left_side(text)
     if lhs and notes is not None:
         notes.append(f"`{lhs.strip()} =` is the name of the function: the right-hand side is differentiated")

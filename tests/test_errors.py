@@ -14,6 +14,12 @@ from matcalc.errors import MatcalcError
 
 CATALOGUE = [
     # (what, args, key words)
+    ("matrix literal", ["diff", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix} x", "--wrt", "x"],
+     ["--at A=[[1,2],[3,4]]"]),
+    ("double sum over entries", ["diff", "\\sum_{i,j} (x_{ij} - a_{ij})^2", "--wrt", "X"],
+     ["sum_i sum_j", "sum((X - A) .^ 2)"]),
+    ("softmax cross-entropy with rows w_k", ["diff", "-\\log \\frac{\\exp(w_y^T x)}{\\sum_{k=1}^K \\exp(w_k^T x)}",
+                                             "--wrt", "W"], ["-yᵀ log(softmax(W x))"]),
     ("syntax error with a caret", ["diff", "x^T A x +* b", "--wrt", "x"], ["syntax error", "^", "expected"]),
     ("unbalanced parenthesis", ["diff", "tr(A X", "--wrt", "X"], ["missing ')'"]),
     ("stray parenthesis", ["diff", "A x)", "--wrt", "x"], ["no matching '('"]),
