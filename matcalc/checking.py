@@ -23,6 +23,7 @@ from .decls import Decls
 from .errors import DeclarationError, MatcalcError, NotSquare, ShapeError
 from .numeric import NoValidPoint, evaluate
 from .reading import parse as _parse
+from .reading import top_level_parts
 from .reading import symbols_of
 from .walk import distinct_nodes
 from .simplify import equal
@@ -171,20 +172,9 @@ _GRADIENT_LHS = re.compile(
 _DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\\]|[A-Za-z\u0370-\u03ff])")
 
 
-def _top_level_parts(text: str) -> list:
-    """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
-    parts, depth, last = [], 0, 0
-    for k, ch in enumerate(text):
-        depth += (ch in "({[") - (ch in ")}]")
-        if ch == "=" and depth == 0 and text[k + 1:k + 2] != "=" and text[k - 1:k] not in "<>!=":
-            parts.append(text[last:k])
-            last = k + 1
-    return parts + [text[last:]]
-
-
 def claim_form(text: str):
     """(the claim without its left-hand side, 'gradient' | 'differential' | None)."""
-    parts = _top_level_parts(text)
+    parts = top_level_parts(text)
     if len(parts) < 2 or not parts[0].strip():
         return text, None
     lhs, body = parts[0], parts[-1]

@@ -566,6 +566,10 @@ def stationary(expr: str, wrt=None, decls: Decls | None = None, positive=(), **k
     f, variables, notes = prepare(expr, wrt, decls, kw)
     if not f.is_scalar:
         raise DerivationError(f"solve needs a scalar f, but `{expr}` is {E.fmt_shape(f.shape)}")
+    absent = [n for n in variables if n not in f.symbols]
+    if absent:
+        raise DerivationError(f"{', '.join(absent)} does not occur in f, so ∇f = 0 says nothing about it: "
+                          f"if something in f depends on it, define that first (`ŷ = X w; L = (y - ŷ)^T (y - ŷ)`)")
     result = derive(f, variables, expr)
     notes = notes + result.notes
     gradients = {dv.name: constants_outside_sums(dv.expr) for dv in result.derivatives}

@@ -6,7 +6,7 @@ import re
 
 from . import expr as E
 from .decls import Decls, pretty_name
-from .errors import ParseError, ShapeError
+from .errors import MatcalcError, ParseError, ShapeError
 from .latex_input import bold_names, from_latex, looks_like_latex
 from .shapes import kinds_from_context
 from .abstract import CAPITAL
@@ -39,6 +39,60 @@ def _without_left_side(text: str):
     if not m or _top_level_equals(text) != 1 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
         return text, ""
     return text[m.end():], m.group(0)[:-1]
+
+
+def top_level_parts(text: str) -> list:
+    """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
+    parts, depth, last = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += (ch in "({[") - (ch in ")}]")
+        if ch == "=" and depth == 0 and text[k + 1:k + 2] != "=" and text[k - 1:k] not in "<>!=":
+            parts.append(text[last:k])
+            last = k + 1
+    return parts + [text[last:]]
+
+
+def _chain(parts, decls, differentials, shape, latex, notes, named) -> E.Expr:
+    """`f(t) = tanh(t) = 2/(1 + e^{-2t}) - 1`, as the course writes a definition: the name on
+    the left dropped, the first right-hand side read, the others checked equal to it by numbers
+    (a chain whose parts differ is an error, never one part chosen in silence)."""
+    if _LEFT_SIDE.match(parts[0] + "=") and not re.match(r"\s*(d|∂|∇|grad)", parts[0]):
+        parts = parts[1:]
+    if any(not p.strip() for p in parts):
+        raise ParseError("an `=` with nothing on one side: write the expression to differentiate")
+    kw = dict(differentials=differentials, shape=shape, latex=latex)
+    if len(parts) == 1:
+        return parse(parts[0], decls=decls, notes=notes, named=named, **kw)
+    import numpy as np
+
+    from .numeric import NoValidPoint, evaluate, sample_point
+
+    # one reading of the names for every part: the kinds and sizes of the chain read as a whole
+    together: dict = {}
+    joint = " + ".join(f"0 ({p})" if k else f"({p})" for k, p in enumerate(parts))
+    try:
+        parse(joint, decls=decls, named=together, notes=notes, **kw)
+    except ShapeError:
+        raise ParseError(f"the parts of `{' = '.join(p.strip() for p in parts)}` do not have one shape: "
+                         f"write one expression") from None
+    decls = decls or Decls()
+    fixed = Decls(set(), set(), set(), set(decls.symmetric), {**decls.dims, **{n: s.shape for n, s in together.items()}},
+                  decls.counts)
+    first = parse(parts[0], decls=fixed, named=named, **kw)
+    for other_text in parts[1:]:
+        other = parse(other_text, decls=fixed, **kw)
+        try:
+            sizes, env = sample_point([first, other], np.random.default_rng(0))
+            same = np.allclose(evaluate(first, env, sizes), evaluate(other, env, sizes), rtol=1e-8, atol=1e-10)
+        except (NoValidPoint, MatcalcError, ValueError):
+            same = False
+        if not same:
+            raise ParseError(f"`{parts[0].strip()}` and `{other_text.strip()}` are not equal at a random "
+                             f"point: write one expression (the chain's parts must be equal)")
+    if notes is not None:
+        notes.append(f"a chain of equal expressions: `{parts[0].strip()}` is differentiated (the other "
+                     f"parts are equal to it at random points)")
+    return first
 
 
 def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, latex: bool | None = None,
@@ -75,6 +129,10 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"write a double sum as two sums, sum_{i} sum_{j} …; a sum over all entries "
                          f"x_{{{i}{j}}} of a matrix is sum(…) of the matrix: Σ_{i}{j} (x_{i}{j} - a_{i}{j})² is "
                          f"sum((X - A) .^ 2) = ‖X - A‖_F^2")
+    parts = top_level_parts(text)
+    if len(parts) > 2 or (len(parts) == 2 and not _LEFT_SIDE.match(text)
+                          and not re.match(r"\s*(d|∂|∇|grad)", text)):
+        return _chain(parts, decls, differentials, shape, latex, notes, named)
     text, lhs = _without_left_side(text)
     if lhs and notes is not None:
         notes.append(f"`{lhs.strip()} =` is the name of the function: the right-hand side is differentiated")

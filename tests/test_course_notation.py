@@ -281,3 +281,17 @@ def test_unicode_norm_subscripts(printed, plain):
     assert matcalc.parse(printed) == matcalc.parse(plain)
     r = matcalc.diff(printed, "w")
     assert verify(r).passed
+
+
+@pytest.mark.parametrize("chain,plain,decls", [
+    ("f(t) = \\tanh(t) = \\frac{2}{1+e^{-2t}} - 1", "tanh(t)", {"scalar": "t"}),
+    ("f(t) = ReLU(t) = max(t, 0)", "relu(t)", {}),
+])
+def test_a_chain_of_equal_expressions_is_read_once(chain, plain, decls):
+    """The course defines a function as a chain `f(t) = tanh(t) = …`: the parts read with one
+    reading of the names, checked equal by numbers, the first differentiated."""
+    r = matcalc.diff(chain, "t")
+    assert str(r) == str(matcalc.diff(plain, "t", **decls)) and verify(r).passed
+    assert any("chain" in n for n in r.notes)
+    with pytest.raises(MatcalcError, match="not equal"):
+        matcalc.diff("f(t) = tanh(t) = t", "t")

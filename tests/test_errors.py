@@ -173,3 +173,9 @@ def test_pi_is_a_number_and_a_missing_data_matrix_names_the_fix():
     r = CliRunner().invoke(main, ["solve", "\\sum_{i=1}^n (y_i - w \\cdot x_i)^2", "--wrt", "w",
                                   "--scalar", "w", "--at", "x=[1,2]", "y=[2,3]"])
     assert r.exit_code == 0 and "w = 1.6" in r.output, r.output
+
+
+def test_solve_for_a_name_that_is_not_in_f_says_to_define_it():
+    r = CliRunner().invoke(cli.main, ["solve", "L(y, \\hat{y}) = \\frac{1}{m}(y - \\hat{y})^T (y - \\hat{y})",
+                                      "--wrt", "w"])
+    assert r.exit_code == 2 and "ŷ = X w; L =" in r.output, r.output
