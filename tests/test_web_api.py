@@ -215,7 +215,7 @@ def test_backprop_sgd_steps(client):
     r = client.post("/api/backprop", json={
         "expr": "1/2 (y - sigmoid(w3^T sigmoid(W2 sigmoid(W1 x))))^2", "wrt": "W1,W2,w3", "scalar": "y",
         "dim": "W1=2x2,W2=2x2,w3=2", "init": "zeros", "data": [[1, 1, 1], [5, 2, 0]], "order": "2,1",
-        "steps": 2, "lr": 1})
+        "iterations": 2, "lr": 1})
     assert r.status_code == 200
     assert len(r.json()["numbers"]["steps"]) == 2
 
@@ -250,3 +250,11 @@ def test_serve_without_the_extra_names_it(monkeypatch):
     monkeypatch.setattr(web, "available", lambda: False)
     out = CliRunner().invoke(main, ["serve"])
     assert out.exit_code == 2 and "[web]" in out.output
+
+
+def test_backprop_iterations_keep_the_old_name_working(client):
+    body = {"expr": "1/2 (y - sigmoid(w^T x))^2", "wrt": "w", "scalar": "y", "dim": "w=2", "init": "zeros",
+            "data": [[1, 1, 1], [5, 2, 0]], "lr": 1}
+    new = client.post("/api/backprop", json={**body, "iterations": 2}).json()
+    old = client.post("/api/backprop", json={**body, "steps": 2}).json()
+    assert len(new["numbers"]["steps"]) == 2 and new["numbers"] == old["numbers"]

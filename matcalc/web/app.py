@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import error_body  # one error record for the API and the CLI's --format json
@@ -93,7 +93,9 @@ class BackpropRequest(Declarations):
     at: Values = Field(None, description="Numbers for one forward/backward pass")
     data: Optional[Union[str, list[Any]]] = Field(None, description="Observations for the optimizer's steps")
     lr: float = 0.1
-    steps: int = Field(1, ge=1, le=100, description="Optimizer steps (with data)")
+    iterations: int = Field(1, ge=1, le=100, validation_alias=AliasChoices("iterations", "steps"),
+                            description="Optimizer steps (with data); `steps` is its former, deprecated name "
+                                        "(in the other endpoints `steps` asks for the derivation)")
     order: Optional[str] = None
     optimizer: Literal["gd", "sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"] = "sgd"
     batch: Optional[str] = None
@@ -257,7 +259,7 @@ def create_app(workers: int | None = None, time_limit: float | None = None) -> F
     async def api_backprop(req: BackpropRequest, request: Request):
         """Backprop schedule, with numbers (`at`, or `data` for optimizer steps): `matcalc backprop --format json`."""
         fields = req.model_dump()
-        fields["n_steps"] = fields.pop("steps")
+        fields["n_steps"] = fields.pop("iterations")
         if not fields.get("expr") and not fields.get("layer"):
             return JSONResponse(error_body("MatcalcError", "backprop needs a loss expression (or layer= for one "
                                                            "layer)"), status_code=400)

@@ -253,7 +253,7 @@
       const at = $("at").value.trim(); if (at) req.at = at;
       const data = $("bp-data").value.trim(); if (data) req.data = data;
       const lr = parseFloat($("bp-lr").value); if (!isNaN(lr)) req.lr = lr;
-      const n = parseInt($("bp-steps").value, 10); if (!isNaN(n)) req.steps = n;
+      const n = parseInt($("bp-steps").value, 10); if (!isNaN(n)) req.iterations = n;
       const order = $("bp-order").value.trim(); if (order) req.order = order;
       req.optimizer = $("bp-optimizer").value;
       if ($("bp-init").checked) req.init = "zeros";
