@@ -1,74 +1,97 @@
-"""Scaling of derivation: time and result size as the problem grows (doubling N should at
-most double them, ×2.2 allowed for noise).
+"""Scaling of derivation: time and printed size as the problem doubles. Linear means at most
+×2.1 per doubling (issue 20), the worst doubling counts.
 
     python benchmarks/bench_scaling.py
+
+Every figure includes printing the result (the text the command prints).
 """
 from __future__ import annotations
 
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import harness  # noqa: F401 - puts the repository on sys.path
+from harness import Target, median_time, print_targets
 
 import matcalc  # noqa: E402
-
-
-def timed(fn, repeat=5):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def chain(n):
     """aᵀ A1 A2 … An x wrt x: a product chain of n matrices."""
     e = "a^T " + " ".join(f"A{i}" for i in range(1, n + 1)) + " x"
-    return lambda: str(matcalc.diff(e, "x"))
+    return lambda: matcalc.diff(e, "x").format("text")
 
 
 def traces(n):
     """tr(A1 X) + … + tr(An X) wrt X: a sum of n traces."""
     e = " + ".join(f"tr(A{i} X)" for i in range(1, n + 1))
-    return lambda: str(matcalc.diff(e, "X"))
+    return lambda: matcalc.diff(e, "X").format("text")
 
 
-def mlp(layers):
-    """The backprop schedule of an L-layer sigmoid MLP with MSE."""
+def mlp_loss(layers: int) -> tuple:
+    """½‖y − σ(W_L … σ(W_1 x))‖² and its weights."""
     net = "x"
     for i in range(1, layers + 1):
         net = f"sigmoid(W{i} {net})"
-    e = f"1/2 (y - {net})^T (y - {net})"
-    wrt = ",".join(f"W{i}" for i in range(1, layers + 1))
+    return f"1/2 (y - {net})^T (y - {net})", ",".join(f"W{i}" for i in range(1, layers + 1))
+
+
+def mlp_diff(layers):
+    """`matcalc diff` of an L-layer MLP wrt all its weights."""
+    e, wrt = mlp_loss(layers)
+    return lambda: matcalc.diff(e, wrt).format("text")
+
+
+def mlp_backprop(layers):
+    """The backprop schedule of the same network (for reference: its intermediates are named)."""
+    e, wrt = mlp_loss(layers)
     return lambda: matcalc.backprop(e, wrt).format("text")
 
 
-def table(name, make, sizes):
+def table(name, make, sizes, repeat):
+    """Print time and size per N; return the worst time and size ratios per doubling."""
     rows = []
     for n in sizes:
-        t, out = timed(make(n))
-        rows.append((n, t, len(out)))
+        fn = make(n)
+        size = len(fn())  # also the warm-up
+        rows.append((n, median_time(fn, repeat=repeat, warmup=0), size))
     print(f"\n{name}")
     print(f"{'N':>5} {'time ms':>10} {'result chars':>13} {'time ×':>7} {'size ×':>7}")
-    worst = 0.0
+    worst_t = worst_s = 0.0
     for i, (n, t, size) in enumerate(rows):
         if i:
-            rt, rs = t / rows[i - 1][1], size / rows[i - 1][2]
-            worst = max(worst, rt)
+            # sizes that are not exact doublings are normalised to a doubling
+            k = (n / rows[i - 1][0])
+            rt, rs = (t / rows[i - 1][1]) ** (1 / _log2(k)), (size / rows[i - 1][2]) ** (1 / _log2(k))
+            worst_t, worst_s = max(worst_t, rt), max(worst_s, rs)
             print(f"{n:>5} {t * 1e3:>10.1f} {size:>13} {rt:>7.2f} {rs:>7.2f}")
         else:
             print(f"{n:>5} {t * 1e3:>10.1f} {size:>13}")
-    print(f"worst time ratio per doubling: {worst:.2f} (target ≤ 2.2)")
+    return worst_t, worst_s
 
 
-def main():
-    table("product chain aᵀ A1 … AN x, wrt x", chain, [10, 20, 40, 80, 160, 320])
-    table("sum of N traces tr(Ai X), wrt X", traces, [10, 20, 40, 80, 160, 320])
-    table("L-layer MLP, backprop schedule", mlp, [3, 6, 12, 25, 50, 100])
+def _log2(k: float) -> float:
+    import math
+
+    return math.log2(k)
+
+
+def main() -> list:
+    targets = []
+    sizes = [125, 250, 500, 1000]
+    t, _ = table("product chain aᵀ A1 … AN x, wrt x", chain, sizes, repeat=3)
+    targets.append(Target("product chain to 1,000 factors: time per doubling", 2.1, "≤", "×", t, "worst doubling"))
+    t, _ = table("sum of N traces tr(Ai X), wrt X", traces, sizes, repeat=3)
+    targets.append(Target("sum of traces to 1,000 terms: time per doubling", 2.1, "≤", "×", t, "worst doubling"))
+    layers = [2, 4, 8, 16]
+    t, s = table("diff of an L-layer MLP wrt all weights", mlp_diff, layers, repeat=3)
+    targets.append(Target("MLP diff wrt all weights: time per doubling of L", 2.1, "≤", "×", t, f"L = {layers[0]}…{layers[-1]}"))
+    targets.append(Target("MLP diff wrt all weights: output per doubling of L", 2.1, "≤", "×", s, f"L = {layers[0]}…{layers[-1]}"))
+    table("backprop schedule of the same MLP (reference, no target)", mlp_backprop, [6, 12, 25, 50, 100], repeat=3)
+    print_targets(targets, "scaling targets")
+    return targets
 
 
 if __name__ == "__main__":
+    t0 = time.perf_counter()
     main()
+    print(f"({time.perf_counter() - t0:.0f} s)")
