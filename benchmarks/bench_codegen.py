@@ -278,8 +278,10 @@ def main() -> list:
               + ("" if worst < 1e-6 and fd < 1e-5 else "  <-- RESULTS DIFFER"))
         for ours, theirs, limit, name in TARGETS:
             if theirs in times and ours in times:
+                lo, hi = times.spread(ours, theirs)
                 targets.append(Target(f"{name}: {key}", limit, "≤", "×", times[ours] / times[theirs],
-                                      f"{times[ours] * 1e3:.1f} vs {times[theirs] * 1e3:.1f} ms"))
+                                      f"{times[ours] * 1e3:.1f} vs {times[theirs] * 1e3:.1f} ms; "
+                                      f"per round {lo:.2f}–{hi:.2f}"))
             else:
                 lib = {"autograd": "autograd", "jax": "JAX", "torch": "PyTorch"}.get(theirs, theirs)
                 targets.append(Target(f"{name}: {key}", limit, "≤", "×", None, f"{lib} not installed"))
@@ -287,7 +289,8 @@ def main() -> list:
     times, note = hessian_row(optional("jax"))
     if "matcalc" in times and "jax" in times:
         measured = times["matcalc"] / times["jax"]
-        note = f"{times['matcalc'] * 1e3:.0f} vs {times['jax'] * 1e3:.0f} ms; {note}"
+        lo, hi = times.spread("matcalc", "jax")
+        note = f"{times['matcalc'] * 1e3:.0f} vs {times['jax'] * 1e3:.0f} ms; per round {lo:.2f}–{hi:.2f}; {note}"
     else:
         measured = None
         if "jax" in times:

@@ -63,7 +63,19 @@ def median_time(fn, repeat: int, setup=None, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def interleaved(candidates: dict, repeat: int) -> dict:
+class Timings(dict):
+    """name → median seconds; `samples[name]` holds every round's time."""
+
+    samples: dict
+
+    def spread(self, ours: str, theirs: str) -> tuple:
+        """Quartiles of the per-round ratio ours/theirs (the two ran back to back in a round)."""
+        ratios = [a / b for a, b in zip(self.samples[ours], self.samples[theirs])]
+        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        return q[0], q[2]
+
+
+def interleaved(candidates: dict, repeat: int) -> Timings:
     """name → median seconds, the candidates timed in turn within each round."""
     for fn in candidates.values():
         block(fn())  # warm up, compile
@@ -73,7 +85,9 @@ def interleaved(candidates: dict, repeat: int) -> dict:
             t0 = time.perf_counter()
             block(fn())
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+    out = Timings((name, statistics.median(t)) for name, t in times.items())
+    out.samples = times
+    return out
 
 
 def geomean(values) -> float:
