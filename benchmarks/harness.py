@@ -23,6 +23,8 @@ for path in (ROOT, os.path.join(ROOT, "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+CPU = time.thread_time  # CPU seconds of this thread
+
 # run_all.py --quick scales every repeat count down
 REPEAT_SCALE = float(os.environ.get("MATCALC_BENCH_SCALE", "1"))
 
@@ -47,8 +49,9 @@ def block(out):
     return out
 
 
-def median_time(fn, repeat: int, setup=None, warmup: int = 1) -> float:
-    """Median seconds of fn() over `repeat` calls; setup() runs untimed before each."""
+def median_time(fn, repeat: int, setup=None, warmup: int = 1, clock=time.perf_counter) -> float:
+    """Median seconds of fn() over `repeat` calls; setup() runs untimed before each.
+    `clock=CPU` for single-threaded Python: what the machine's other workers take is not counted."""
     for _ in range(warmup):
         if setup:
             setup()
@@ -57,9 +60,9 @@ def median_time(fn, repeat: int, setup=None, warmup: int = 1) -> float:
     for _ in range(repeats(repeat)):
         if setup:
             setup()
-        t0 = time.perf_counter()
+        t0 = clock()
         block(fn())
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -88,6 +91,15 @@ def interleaved(candidates: dict, repeat: int) -> Timings:
     out = Timings((name, statistics.median(t)) for name, t in times.items())
     out.samples = times
     return out
+
+
+def load_factor(seconds: float = 0.3) -> float:
+    """Wall time / CPU time of a single-threaded busy loop: 1.0 on an idle core, more when the
+    machine's other workers take the CPU (then only CPU-time figures are comparable)."""
+    w0, c0 = time.perf_counter(), time.thread_time()
+    while time.thread_time() - c0 < seconds:
+        sum(range(1000))
+    return (time.perf_counter() - w0) / (time.thread_time() - c0)
 
 
 def geomean(values) -> float:

@@ -23,6 +23,7 @@ if __name__ == "__main__":
 
     t0 = time.perf_counter()
     print(harness.versions())
+    print(f"load now: a busy loop takes {harness.load_factor():.2f}× its CPU time in wall time")
     targets = []
     for name in ("bench_derive", "bench_scaling", "bench_codegen"):
         print(f"\n=== {name}.py ===")
@@ -31,6 +32,7 @@ if __name__ == "__main__":
             targets += module.main()
         except Exception as err:  # noqa: BLE001 - the other benchmarks still run
             print(f"{name} failed: {type(err).__name__}: {err}")
+    print(f"\nload at the end: {harness.load_factor():.2f}× (wall / CPU of a busy loop)")
     harness.print_targets(targets, "=== every target of issue 20 ===")
     counts = {s: sum(t.status == s for t in targets) for s in ("met", "MISSED", "n/a")}
     print(f"\n{counts['met']} met, {counts['MISSED']} missed, {counts['n/a']} not measured; "
