@@ -28,10 +28,12 @@ if __name__ == "__main__":
     for name in ("bench_derive", "bench_scaling", "bench_codegen"):
         print(f"\n=== {name}.py ===")
         module = __import__(name)
+        t1 = time.perf_counter()
         try:
             targets += module.main()
         except Exception as err:  # noqa: BLE001 - the other benchmarks still run
             print(f"{name} failed: {type(err).__name__}: {err}")
+        print(f"({name}: {time.perf_counter() - t1:.0f} s)")
     print(f"\nload at the end: {harness.load_factor():.2f}× (wall / CPU of a busy loop)")
     harness.print_targets(targets, "=== every target of issue 20 ===")
     counts = {s: sum(t.status == s for t in targets) for s in ("met", "MISSED", "n/a")}
