@@ -72,11 +72,11 @@ def _data():
     mlp_data = {"W1": rng.standard_normal((784, 512)) / np.sqrt(784), "W2": rng.standard_normal((512, 10)) / np.sqrt(512),
                 "X": rng.standard_normal((256, 784)), "Y": rng.standard_normal((256, 10))}
     return [
-        ("logistic", "logistic + l2 (n=10000, d=1000)", LOGISTIC, ["w"], {}, logistic, logistic_hand, logistic_data, 15),
+        ("logistic", "logistic + l2 (n=10000, d=1000)", LOGISTIC, ["w"], {}, logistic, logistic_hand, logistic_data, 21),
         ("Gaussian", "Gaussian log-lik. in S (500×500)", "-n/2 ln det S - 1/2 tr(S^-1 M)", ["S"],
-         {"symmetric": "S,M", "scalar": "n"}, gaussian, gaussian_hand, gaussian_data, 10),
+         {"symmetric": "S,M", "scalar": "n"}, gaussian, gaussian_hand, gaussian_data, 11),
         ("MLP", "MLP loss (batch 256, 784-512-10)", "1/2 tr((Y - tanh(X W1) W2)^T (Y - tanh(X W1) W2))", ["W1", "W2"],
-         {"dim": ["X=b x p", "W1=p x h", "W2=h x q", "Y=b x q"]}, mlp, mlp_hand, mlp_data, 15),
+         {"dim": ["X=b x p", "W1=p x h", "W2=h x q", "Y=b x q"]}, mlp, mlp_hand, mlp_data, 21),
     ]
 
 
