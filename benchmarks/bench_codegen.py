@@ -8,9 +8,10 @@ trace, solve, tanh) and run by HIPS autograd (`value_and_grad`, NumPy arrays), J
 (`jax.jit(jax.value_and_grad)`, device arrays made once by jnp.asarray, results waited
 for) and PyTorch (`torch.autograd.grad`, tensors made once). matcalc's code comes from
 `matcalc.codegen` for the same backend, and runs on the same arrays (the JAX one under
-jax.jit). float64 on the CPU everywhere. Before timing, every candidate's value and
-gradients are compared with the hand closed form, and the generated NumPy gradient with
-central differences of the generated value.
+jax.jit). float64 on the CPU everywhere. Each library's candidates are timed in rounds
+of their own (another library's thread pool, still spinning after its call, would slow
+them). Before timing, every candidate's value and gradients are compared with the hand
+closed form, and the generated NumPy gradient with central differences of its value.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import types
 import numpy as np
 
 import harness
-from harness import Target, interleaved, optional, print_targets
+from harness import Target, interleaved, merged, optional, print_targets
 
 import matcalc  # noqa: E402
 
@@ -240,7 +241,10 @@ def run_problem(problem):
             absent[k] = f"failed: {type(err).__name__}"
             del cands[k]
     fd = fd_error(value, both, wrt, data, decls.get("symmetric", ""))
-    times = interleaved(cands, repeat)
+    # each library's candidates in rounds of their own: a thread pool still spinning after
+    # one library's call must not slow another library's
+    groups = [("numpy", "f", "hand", "autograd"), ("jax_gen", "jax"), ("torch_gen", "torch")]
+    times = merged(*(interleaved({k: cands[k] for k in g if k in cands}, repeat) for g in groups))
     return label, times, absent, agree, fd
 
 

@@ -4,7 +4,9 @@ targets printed with their measured value and a met/missed column.
 Timing rules (the same for every library): each candidate is warmed up once (JIT
 compilation, grammar loading), then the candidates of one comparison are timed in
 interleaved rounds, so a slow spell of the shared machine hits them all alike; the
-figure is the median. Results of JAX are waited for (`block_until_ready`).
+figure is the median. Candidates are compared with others of the same library only
+(their thread pools keep spinning for a while after a call and would slow whatever
+runs next). Results of JAX are waited for (`block_until_ready`).
 """
 from __future__ import annotations
 
@@ -79,17 +81,28 @@ class Timings(dict):
 
 
 def interleaved(candidates: dict, repeat: int) -> Timings:
-    """name → median seconds, the candidates timed in turn within each round."""
+    """name → median seconds, the candidates timed in turn within each round, each round
+    starting one candidate later (no candidate always runs first, right after the others)."""
     for fn in candidates.values():
         block(fn())  # warm up, compile
-    times = {name: [] for name in candidates}
-    for _ in range(repeats(repeat)):
-        for name, fn in candidates.items():
+    names = list(candidates)
+    times = {name: [] for name in names}
+    for r in range(repeats(repeat)):
+        for name in names[r % len(names):] + names[:r % len(names)]:
             t0 = time.perf_counter()
-            block(fn())
+            block(candidates[name]())
             times[name].append(time.perf_counter() - t0)
     out = Timings((name, statistics.median(t)) for name, t in times.items())
     out.samples = times
+    return out
+
+
+def merged(*timings: Timings) -> Timings:
+    out = Timings()
+    out.samples = {}
+    for t in timings:
+        out.update(t)
+        out.samples.update(t.samples)
     return out
 
 
