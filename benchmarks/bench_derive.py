@@ -44,7 +44,7 @@ def sympy_problem(expr: str, wrt: str, decls: dict):
     sp = optional("sympy")
     result = matcalc.diff(expr, wrt, **decls)
     if not result.f.is_scalar:
-        return None, None, None, "matrix-valued f (SymPy: 4-D array, matcalc: the differential)"
+        return None, None, None, "f not scalar: not compared (SymPy's answer is an array)"
     try:
         f = matcalc.to_sympy(result.f)
         v = matcalc.to_sympy(result.derivatives[0].variable)
