@@ -37,7 +37,8 @@ def mlp_loss(layers: int) -> tuple:
 
 
 def mlp_diff(layers):
-    """`matcalc diff` of an L-layer MLP wrt all its weights."""
+    """`matcalc diff` of an L-layer MLP wrt all its weights (the answer names each layer's
+    value and delta once: `where t1 = …, delta1 = …`)."""
     e, wrt = mlp_loss(layers)
     return lambda: matcalc.diff(e, wrt).format("text")
 
@@ -83,11 +84,11 @@ def main() -> list:
     targets.append(Target("product chain to 1,000 factors: time per doubling", 2.1, "≤", "×", t, "worst doubling"))
     t, _ = table("sum of N traces tr(Ai X), wrt X", traces, sizes, repeat=3)
     targets.append(Target("sum of traces to 1,000 terms: time per doubling", 2.1, "≤", "×", t, "worst doubling"))
-    layers = [2, 4, 8, 16]
+    layers = [3, 6, 12, 24, 48, 96]
     t, s = table("diff of an L-layer MLP wrt all weights", mlp_diff, layers, repeat=3)
     targets.append(Target("MLP diff wrt all weights: time per doubling of L", 2.1, "≤", "×", t, f"L = {layers[0]}…{layers[-1]}"))
     targets.append(Target("MLP diff wrt all weights: output per doubling of L", 2.1, "≤", "×", s, f"L = {layers[0]}…{layers[-1]}"))
-    table("backprop schedule of the same MLP (reference, no target)", mlp_backprop, [6, 12, 25, 50, 100], repeat=3)
+    table("backprop schedule of the same MLP (reference, no target)", mlp_backprop, layers, repeat=3)
     print_targets(targets, "scaling targets")
     return targets
 

@@ -1,6 +1,7 @@
 """Abstract elementwise functions: the book's generic activation `f(X W_1)`.
 
-An undeclared `f`, `g` or `φ` (also `f_1`, `f_k`) applied to an argument is an elementwise
+An undeclared `f`, `g` or `φ` (also `f_1`, `f_k`, and `F`, `G`, `Φ` written right before
+their parenthesis, as the course writes `F(W x)`) applied to an argument is an elementwise
 function with no formula. Its derivative is the function named with a prime, `f'`, so
 d f(H) = f'(H) ⊙ dH, backprop gives the textbook δ recursion with f′, and the Hessian
 goes on to f''. There are no numbers for it: evaluating one asks which activation is meant.
@@ -15,7 +16,9 @@ import re
 from . import expr as E
 from .errors import MatcalcError
 
-_ABSTRACT = re.compile(r"^(f|g|phi|varphi)(_\{?[A-Za-z0-9]+\}?|\d+)?'*$")
+_ABSTRACT = re.compile(r"^(f|g|phi|varphi|F|G|Phi)(_\{?[A-Za-z0-9]+\}?|\d+)?'*$")
+# F(…), G(…), Φ(…) (the course's F(W x)) are functions only when called; a bare F is a matrix
+CAPITAL = re.compile(r"^(F|G|Phi)(_\{?[A-Za-z0-9]+\}?|\d+)?$")
 
 
 class AbstractFunctionError(MatcalcError):

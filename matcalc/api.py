@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import expr as E
-from .decls import Decls, canonical_name, split_names
+from .decls import Decls, canonical_name, pretty_name, split_names
 from .differential import d_recorded
-from .errors import DeclarationError, DerivationError
+from .errors import DeclarationError, DerivationError, DomainError
 from .identify import coefficient, pullback, substitute, vec_coefficient
 from .reading import parse as _parse
 from .reading import symbols_of
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, to_latex, to_text, to_unicode
+from .sharing import shared_gradients
 from .simplify import simplify, sym
 from .walk import distinct_nodes, symbols_in
 
@@ -28,45 +29,84 @@ def parse(text: str, decls: Decls | None = None, **kw) -> E.Expr:
     return _parse(text, Decls.from_arguments(decls, kw))
 
 
+class _WrittenOut:
+    """`Derivative.expr`: as given, or, given as None for a derivative written over `where`
+    names, those names written out on first use (large for a deep network: the printers and
+    the self-check use the named form instead)."""
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, dv, owner=None):
+        if dv is None:
+            raise AttributeError(self.slot)  # so the dataclass field has no default
+        value = dv.__dict__[self.slot]
+        if value is None:
+            from .sharing import written_out
+
+            value = dv.__dict__[self.slot] = written_out(dv.named, dv.bindings)
+        return value
+
+    def __set__(self, dv, value):
+        dv.__dict__[self.slot] = value
+
+
 @dataclass
 class Derivative:
     """The derivative of f with respect to one variable."""
 
     variable: E.Symbol
     kind: str  # gradient | jacobian | derivative | differential
-    expr: E.Expr  # simplified, factored for display
+    expr: E.Expr | None = _WrittenOut()  # simplified, factored for display; one expression
     f: E.Expr
     matrix_form: E.Expr | None = None  # for a Σ_i result: the same in X, y (checked equal)
+    bindings: tuple = ()  # the result's `where` names (sharing.Binding), in definition order
+    named: E.Expr | None = None  # the derivative over those names (what prints), if any
 
     @property
     def name(self) -> str:
         return self.variable.name
 
+    @property
+    def shown(self) -> E.Expr:
+        """What prints: the named form when there is one."""
+        return self.expr if self.named is None else self.named
+
+    def value(self, env: dict, dims: dict):
+        """The derivative at a point (name → array): each `where` name evaluated once."""
+        from .numeric import evaluate
+
+        if self.named is None:
+            return evaluate(self.expr, env, dims)
+        return evaluate(self.named, binding_values(self.bindings, env, dims), dims)
+
     def notation(self, fmt: str) -> str:
         if fmt == "text":
-            return to_text(self.expr)
+            return to_text(self.shown)
         if fmt == "unicode":
-            return to_unicode(self.expr)
+            return to_unicode(self.shown)
         if fmt == "latex":
-            return to_latex(self.expr)
+            return to_latex(self.shown)
         if fmt == "numpy":
             from .printing.numpy import to_numpy
 
-            return to_numpy(self.expr, context=(self.f, self.variable))
+            return to_numpy(self.shown, context=(self.f, self.variable))
         raise ValueError(f"unknown format {fmt!r}")
 
     def lhs(self, fmt: str = "unicode") -> str:
-        x = self.name
+        """∇_X f, J_x, ∂f/∂t, df; in LaTeX the name is spelled as in the right-hand side."""
+        if fmt == "latex":
+            return latex_lhs(self.kind, self.name)
+        x = self.name if fmt == "text" else pretty_name(self.name)
         if self.kind == "gradient":
-            return {"latex": f"\\nabla_{{{x}}} f", "text": f"grad_{x} f"}.get(fmt, f"∇_{x} f")
+            return f"grad_{x} f" if fmt == "text" else f"∇_{x} f"
         if self.kind == "jacobian":
-            return {"latex": f"J_{{{x}}}", "text": f"J_{x}"}.get(fmt, f"J_{x}")
+            return f"J_{x}"
         if self.kind == "vec-jacobian":
-            return {"latex": f"\\frac{{\\partial \\operatorname{{vec}} F}}{{\\partial \\operatorname{{vec}} {x}}}",
-                    "text": f"dvecF/dvec{x}"}.get(fmt, f"∂vec F/∂vec {x}")
+            return f"dvecF/dvec{x}" if fmt == "text" else f"∂vec F/∂vec {x}"
         if self.kind == "derivative":
-            return {"latex": f"\\frac{{\\partial f}}{{\\partial {x}}}", "text": f"df/d{x}"}.get(fmt, f"∂f/∂{x}")
-        return "df" if fmt != "latex" else "\\mathrm{d}f"
+            return f"df/d{x}" if fmt == "text" else f"∂f/∂{x}"
+        return "df"
 
 
 @dataclass
@@ -76,11 +116,26 @@ class Result:
     source: str
     f: E.Expr
     wrt: list
-    raw_differential: E.Expr
+    df_: E.Expr | None  # df as d() gives it; None: derived when first asked for
     derivatives: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    d_record: list = field(default_factory=list, repr=False)  # (rule, node, d(node)), for the steps
+    record_: list | None = field(default=None, repr=False)  # (rule, node, d(node)), for the steps
     written: tuple = ()  # every name written in the expression, also those that cancel
+    bindings: list = field(default_factory=list)  # `where` names shared by the derivatives (sharing.py)
+    variables_: dict | None = field(default=None, repr=False)  # name → Symbol, to derive df later
+
+    @property
+    def raw_differential(self) -> E.Expr:
+        """df, linear in the differentials of the variables (derived on first use when the
+        answer was found without it: the shared-subexpression path needs no whole df)."""
+        if self.df_ is None:
+            self.df_, self.record_ = d_recorded(self.f, self.variables_)
+        return self.df_
+
+    @property
+    def d_record(self) -> list:
+        self.raw_differential  # noqa: B018 - derives it if needed
+        return self.record_ or []
 
     def differential_wrt(self, name: str):
         """df with only dX of the variable `name` kept, and the d() rules that built it."""
@@ -88,8 +143,24 @@ class Result:
 
     @cached_property
     def differential(self) -> E.Expr:
-        """df, simplified for display (computed when first asked for)."""
+        """df, simplified for display (computed when first asked for); with `where` names,
+        Σ ⟨G, dX⟩ over the named gradients."""
+        if self.bindings:
+            return E.add(*(display(simplify(E.inner(dv.shown, dv.variable.differential())))
+                           for dv in self.derivatives))
         return display(simplify(self.raw_differential))
+
+    def where(self, fmt: str = "text") -> list:
+        """`name = definition` for each shared subexpression the derivatives are written over."""
+        if fmt == "numpy":
+            from .printing.numpy import NumpyPrinter, py_name
+
+            printer = NumpyPrinter()
+            for e in (self.f, *(dv.variable for dv in self.derivatives)):
+                printer.learn_dims(e)
+            return [f"{py_name(b.name)} = {printer.doprint(b.definition)}" for b in self.bindings]
+        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        return [f"{show(b.symbol)} = {show(b.definition)}" for b in self.bindings]
 
     @property
     def kind(self) -> str:
@@ -113,10 +184,25 @@ class Result:
         return f"<matcalc.Result {self.kind} of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
 
     def _repr_latex_(self):
-        if len(self.derivatives) == 1:
-            return "$" + self.format("latex") + "$"
-        rows = [f"{dv.lhs('latex')} &= {dv.notation('latex')}" for dv in self.derivatives]
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        """Jupyter: each derivative with its left-hand side (∇_X f = …)."""
+        return latex_display(self._latex(with_lhs=True))
+
+    def _latex(self, with_lhs: bool) -> str:
+        """One derivative without a matrix form: the expression (with `lhs = ` if asked);
+        otherwise an aligned block, a line per derivative and per matrix form, then the
+        `where` names."""
+        if len(self.derivatives) == 1 and self.derivatives[0].matrix_form is None and not self.bindings:
+            dv = self.derivatives[0]
+            return (f"{dv.lhs('latex')} = " if with_lhs else "") + dv.notation("latex")
+        rows = []
+        for dv in self.derivatives:
+            rows.append((dv.lhs("latex"), dv.notation("latex")))
+            if dv.matrix_form is not None:
+                rows.append(("", to_latex(dv.matrix_form), "(matrix form)"))
+        if self.bindings:
+            rows.append(("", None, "where"))
+            rows += [(to_latex(b.symbol), to_latex(b.definition)) for b in self.bindings]
+        return latex_aligned(rows)
 
     def to_sympy(self):
         """The derivative as a SymPy matrix expression (a dict by variable for several)."""
@@ -133,22 +219,32 @@ class Result:
 
     @property
     def steps(self) -> list:
-        """The steps of the derivation (for the first variable)."""
-        return self.derivation().steps
+        """The steps of the derivation (for the first variable): a list of Step that
+        Jupyter displays as the derivation."""
+        from .steps import Steps
+
+        return Steps(self.derivation())
 
     def differential_text(self, fmt: str = "text") -> str:
         body = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](self.differential)
         return ("\\mathrm{d}f = " if fmt == "latex" else "df = ") + body
+
+    def where_clause(self, fmt: str = "text") -> str:
+        """The `where` names on one line (`, where t1 = …, δ1 = …`), or "" without any."""
+        return (", where " + ", ".join(self.where(fmt))) if self.bindings else ""
 
     def format(self, fmt: str = "text") -> str:
         """The result as text, unicode, latex, numpy, json or differential."""
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
         if fmt == "differential":
-            return self.differential_text("text")
-        if len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None:
+            return self.differential_text("text") + self.where_clause("text")
+        if (len(self.derivatives) == 1 and fmt in ("text", "numpy") and self.derivatives[0].matrix_form is None
+                and not self.bindings):
             return self.derivatives[0].notation(fmt)
-        lines = []
+        if fmt == "latex":
+            return self._latex(with_lhs=False)
+        lines = self.where("numpy") if fmt == "numpy" else []
         for dv in self.derivatives:
             if fmt == "numpy":
                 lines.append(f"{dv.name}: {dv.notation(fmt)}")
@@ -156,10 +252,12 @@ class Result:
                 lines.append(dv.notation(fmt))
             else:
                 lines.append(f"{dv.lhs(fmt)} = {dv.notation(fmt)}")
-            if dv.matrix_form is not None and fmt in ("text", "unicode", "latex"):
-                printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
-                lines.append(f"  = {printer(dv.matrix_form)}    " + ("% " if fmt == "latex" else "")
-                             + "(matrix form)")
+            if dv.matrix_form is not None and fmt in ("text", "unicode"):
+                printer = to_text if fmt == "text" else to_unicode
+                lines.append(f"  = {printer(dv.matrix_form)}    (matrix form)")
+        if self.bindings and fmt != "numpy":
+            lines.append("where")
+            lines += ["  " + line for line in self.where(fmt)]
         return "\n".join(lines)
 
     def to_json(self):
@@ -173,26 +271,38 @@ class Result:
                 "latex": dv.notation("latex"),
                 "numpy": _code_or_none(dv),
                 "differential": self.differential_text("text"),
-                "shape": [str(x) for x in dv.expr.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
+                "shape": [str(x) for x in dv.shown.shape] if dv.kind != "differential" else [str(x) for x in self.f.shape],
                 "notes": self.notes,
+                **({"bindings": bindings} if bindings and dv is self.derivatives[0] else {}),
                 **({"matrix_form": to_text(dv.matrix_form), "matrix_form_unicode": to_unicode(dv.matrix_form),
                     "matrix_form_latex": to_latex(dv.matrix_form)} if dv.matrix_form is not None else {}),
             }
 
+        bindings = [{"name": b.name, "name_latex": to_latex(b.symbol), "role": b.role,
+                     "result": to_text(b.definition), "unicode": to_unicode(b.definition),
+                     "latex": to_latex(b.definition), "numpy": code, "shape": [str(x) for x in b.symbol.shape]}
+                    for b, code in zip(self.bindings, self._where_code())]
         items = [one(dv) for dv in self.derivatives]
         return items[0] if len(items) == 1 else items
+
+    def _where_code(self) -> list:
+        """The NumPy code of each `where` definition (None where there is none)."""
+        from .functions import MissingEntry
+
+        try:
+            return [line.split(" = ", 1)[1] for line in self.where("numpy")]
+        except MissingEntry:
+            return [None] * len(self.bindings)
 
     def evaluate(self, values: dict) -> dict:
         """Each derivative (or f's differential, given 'dX' values) at a point: name → array."""
         import numpy as np
 
-        from .numeric import bind_dims, evaluate, parse_value, _as2d
+        from .numeric import _as2d, bind_dims, complete_values, evaluate, parse_value
 
         env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
-        exprs = [self.f] + [dv.expr for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
-        missing = sorted(set(symbols_of(self.f)) - set(env))
-        if missing:
-            raise DeclarationError(f"at= needs a value for {', '.join(missing)}")
+        exprs = [self.f] + [dv.shown for dv in self.derivatives] + [dv.variable for dv in self.derivatives]
+        env = complete_values(env, symbols_of(self.f))
         for name, s in symbols_of(self.f).items():
             v = env[name]
             if s.shape[0] == 1 and s.shape[1] == 1 and v.shape != (1, 1):
@@ -211,19 +321,32 @@ class Result:
         out = {}
         try:
             with np.errstate(all="ignore"):
+                named = binding_values(self.bindings, env, dims)
                 for dv in self.derivatives:
                     if dv.kind == "differential":
                         continue
-                    out[dv.name] = evaluate(dv.expr, env, dims)
+                    out[dv.name] = evaluate(dv.shown, named, dims)
                 out["f"] = evaluate(self.f, env, dims)
         except np.linalg.LinAlgError as err:
-            raise DeclarationError(f"the point is outside the domain of the expression ({err}: "
+            raise DomainError(f"the point is outside the domain of the expression ({err}: "
                                    f"a matrix that is inverted is singular there)") from None
         off = [k for k, v in out.items() if not np.all(np.isfinite(v))]
         if off:
-            raise DeclarationError(f"the point is outside the domain of the expression: "
+            raise DomainError(f"the point is outside the domain of the expression: "
                                    f"{'f' if 'f' in off else 'the derivative'} is not finite there")
         return out
+
+
+def binding_values(bindings, env: dict, dims: dict) -> dict:
+    """env with the value of each `where` name added, in definition order."""
+    if not bindings:
+        return env
+    from .numeric import evaluate
+
+    env = dict(env)
+    for b in bindings:
+        env[b.name] = evaluate(b.definition, env, dims)
+    return env
 
 
 def _code_or_none(dv: "Derivative"):
@@ -318,9 +441,19 @@ def rank_notes(f: E.Expr) -> list:
 def derive(f: E.Expr, variables: dict, source: str = "", vec: bool = False) -> Result:
     """The derivatives of an Expr wrt the given symbols (name → Symbol). With `vec`, a
     derivative that is only a differential becomes the Jacobian of vec F (Kronecker form)."""
-    df, record = d_recorded(f, variables)
     notes = kink_notes(f)
     derivs = []
+    shared = shared_gradients(f, variables) if f.is_scalar else None
+    if shared is not None:  # a large answer, written over names of shared subexpressions
+        bindings = tuple(shared.bindings)
+        for name, x in variables.items():
+            if x.symmetric:
+                notes.append(f"{name} is symmetric: the gradient is sym(G) = (G + Gᵀ)/2")
+            g = shared.gradients[name]
+            derivs.append(Derivative(x, _kind(f, x), None, f, _matrix_form(g), bindings, g))
+        return Result(source, f, list(variables), None, derivs, notes, bindings=list(bindings),
+                      variables_=dict(variables))
+    df, record = d_recorded(f, variables)
     grads = pullback(df, variables) if f.is_scalar else None
     for name, x in variables.items():
         kind = _kind(f, x)
@@ -409,11 +542,26 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
     parse_notes: list = []
     named = {} if named is None else named
     if isinstance(expr, str):
-        f = _parse(expr, decls, notes=parse_notes, named=named)
+        f = _parse(_definitions_inlined(expr, parse_notes), decls, notes=parse_notes, named=named)
     else:
         f = as_expr(expr)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
+
+
+def _definitions_inlined(text: str, notes: list) -> str:
+    """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
+    intermediates substituted into the last statement (backprop keeps them as its schedule)."""
+    from .program import inline, is_definition, plain_statements
+
+    parts = plain_statements(text)
+    if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
+        return text  # one expression (over several lines, perhaps)
+    statements, whole = inline(text)
+    names = ", ".join(name for name, _ in statements[:-1])
+    notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
+                 f"statement (backprop keeps named intermediates as its schedule)")
+    return whole
 
 
 def as_expr(expr) -> E.Expr:

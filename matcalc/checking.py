@@ -73,14 +73,14 @@ class CheckReport:
 
     def _repr_latex_(self):
         from .reading import parse
-        from .printing.text import to_latex
+        from .printing.text import latex_text, to_latex
 
         verdict = "correct" if self.correct else f"wrong ({self.diagnosis or 'no simple diagnosis'})"
         try:
             answer = to_latex(parse(self.answer, differentials=[self.wrt]))
         except Exception:  # noqa: BLE001 - the answer is shown as text then
-            answer = f"\\text{{{self.answer}}}"
-        return f"$\\text{{{verdict}; the answer: }} {answer}$"
+            answer = f"\\text{{{latex_text(self.answer)}}}"
+        return f"$\\text{{{latex_text(verdict)}; the answer: }} {answer}$"
 
     def summary(self) -> str:
         return ("correct: " if self.correct else "wrong: ") + self.reason
@@ -161,24 +161,38 @@ def _what(kind: str, wrt: str) -> str:
             "differential": f"the differential (in d{wrt})"}[kind]
 
 
-# The course writes an answer with its left-hand side: `df = …`, `dL = …` (a differential),
-# `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`, `dL/dW = …` (a gradient).
+# The course writes an answer with its left-hand side: `df = …`, `dL = …`, `dX^{-1} = …`,
+# `d(\det X) = …` (a differential), `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`,
+# `dL/dW = …`, `\frac{\partial \mathcal{L}}{\partial X} = …` (a gradient), or a name
+# (`f'(x) = …`, `H = …`, `\mathfrak{J} = …`); a chain `a = b = c` is judged by its last part.
 _GRADIENT_LHS = re.compile(
-    r"^\s*(?:(?:∇|\\nabla|grad)\s*(?:_\{?[^\s=}]*\}?)?\s*[A-Za-z]?(?:\([^=]*\))?"
-    r"|(?:∂|d)\s*[A-Za-z]\w*\s*/\s*(?:∂|d)\s*\S+?|\\frac\{\\partial\s*\w*\}\{\\partial\s*[^}]*\})\s*=(?!=)"
+    r"^\s*(?:∇|\\nabla|grad\b|(?:∂|d|\\partial)\s*\S+?\s*/\s*(?:∂|d|\\partial)|\\frac\s*\{\s*(?:∂|d|\\partial))"
 )
-_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}\s*)[A-Za-z]\w*(?:\([^=]*\))?\s*=(?!=)")
+_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\\]|[A-Za-z\u0370-\u03ff])")
+
+
+def _top_level_parts(text: str) -> list:
+    """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
+    parts, depth, last = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += (ch in "({[") - (ch in ")}]")
+        if ch == "=" and depth == 0 and text[k + 1:k + 2] != "=" and text[k - 1:k] not in "<>!=":
+            parts.append(text[last:k])
+            last = k + 1
+    return parts + [text[last:]]
 
 
 def claim_form(text: str):
     """(the claim without its left-hand side, 'gradient' | 'differential' | None)."""
-    m = _GRADIENT_LHS.match(text)
-    if m:
-        return text[m.end():], "gradient"
-    m = _DIFFERENTIAL_LHS.match(text)
-    if m:
-        return text[m.end():], "differential"
-    return text, None
+    parts = _top_level_parts(text)
+    if len(parts) < 2 or not parts[0].strip():
+        return text, None
+    lhs, body = parts[0], parts[-1]
+    if _GRADIENT_LHS.match(lhs):
+        return body, "gradient"
+    if _DIFFERENTIAL_LHS.match(lhs):
+        return body, "differential"
+    return body, None
 
 
 def _mentions_differential(text: str, name: str) -> bool:
@@ -294,6 +308,8 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     for names in _scalar_readings(expr, wrt, decls):
         scalars = Decls(set(decls.scalars) | set(names), set(decls.vectors), set(decls.matrices),
                         set(decls.symmetric), dict(decls.dims), decls.counts)
+        if _other_kinds_change(expr, wrt, decls, scalars, names):
+            continue  # not the same problem with a scalar: X would silently become a vector
         try:
             other = _check(expr, wrt, claim, scalars, seed=seed, _assuming=True)
         except MatcalcError:
@@ -310,6 +326,23 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
                                f"shape says so; by default lowercase latin names are vectors)")
             shaped = other
     return shaped or report
+
+
+def _kinds(expr, wrt, decls) -> dict:
+    from .api import prepare
+
+    f = prepare(expr, wrt, decls, {})[0]
+    return {n: ("scalar" if sym.is_scalar else "vector" if sym.cols == 1 else "row" if sym.rows == 1 else "matrix")
+            for n, sym in symbols_of(f).items()}
+
+
+def _other_kinds_change(expr, wrt, decls, scalars, names) -> bool:
+    """Whether reading `names` as scalars also changes the kind of another name."""
+    try:
+        before, after = _kinds(expr, wrt, decls), _kinds(expr, wrt, scalars)
+    except MatcalcError:
+        return True
+    return any(after.get(n) != k for n, k in before.items() if n not in names)
 
 
 def _scalar_readings(expr, wrt, decls) -> list:
@@ -358,10 +391,12 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
 
         kind, expected = "differential", display(simplify(result.differential_wrt(dv.name)[0]))
         # shown as the textbook writes it: df = gᵀ dw (tr(Gᵀ dX)) when there is a gradient
-        shown = E.inner(dv.expr, dv.variable.differential()) if dv.kind == "gradient" else expected
+        shown = E.inner(dv.shown, dv.variable.differential()) if dv.kind == "gradient" else expected
         answer, answer_unicode = "d" + "f = " + to_text(shown), "df = " + to_unicode(shown)
     else:
         answer, answer_unicode = dv.notation("text"), dv.notation("unicode")
+    answer += result.where_clause("text")  # a large answer is written over shared names
+    answer_unicode += result.where_clause("unicode")
     report = CheckReport(expr, dv.name, claim, False, kind, answer, answer_unicode, notes=list(result.notes))
     what = _what(kind, dv.name)
     try:

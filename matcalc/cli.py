@@ -5,6 +5,7 @@ on the paths that need numbers (--at, --check).
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -25,19 +26,56 @@ Examples:
 """
 
 
-def _fail(message: str, code: int = 2):
-    """The message on stderr, with the library's argument names shown as flags (wrt= → --wrt)."""
+def _no_color() -> bool:
+    """https://no-color.org: NO_COLOR set and non-empty means no ANSI colour, terminal or not."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def _style(text: str, **styles) -> str:
+    """click.style unless NO_COLOR is set (click itself drops colour in a pipe)."""
+    return text if _no_color() else click.style(text, **styles)
+
+
+_JSON = "matcalc.json_errors"  # ctx.meta key: this command line asked for --format json
+
+
+def _json_errors() -> bool:
+    """Errors as JSON on stderr? Yes when the command has --format json and it was asked for."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _JSON in ctx.meta:
+        return ctx.meta[_JSON]
+    return main.asks_for_json(sys.argv[1:])  # outside a command (run()'s last line of defence)
+
+
+def _echo_error(message: str, kind: str, code: int, as_json: bool | None = None):
+    """One error on stderr: `error: …` (red on a terminal), or with --format json the record the
+    web API answers with, {"error", "type", "caret"}, plus the exit code."""
+    if _json_errors() if as_json is None else as_json:
+        import json
+
+        from .errors import error_body
+
+        click.echo(json.dumps({**error_body(kind, message), "exit_code": code}, ensure_ascii=False), err=True)
+    else:
+        click.echo(f"{_style('error:', fg='red', bold=True)} {message}", err=True)
+
+
+def _fail(problem, code: int = 2, kind: str = "UsageError"):
+    """Report an error (an exception or a message) and exit; the library's argument names are
+    shown as flags (wrt= → --wrt)."""
     from .errors import as_flags
 
-    click.echo(f"{click.style('error:', fg='red', bold=True)} {as_flags(message)}", err=True)
+    if isinstance(problem, BaseException):
+        kind = type(problem).__name__
+    _echo_error(as_flags(str(problem)), kind, code)
     sys.exit(code)
 
 
 def _painted(line: str) -> str:
-    """Verdicts in colour on a terminal (click drops the colour in a pipe)."""
+    """Verdicts in colour on a terminal (click drops the colour in a pipe, NO_COLOR everywhere)."""
     for word, colour in (("PASS", "green"), ("FAIL", "red"), ("correct", "green"), ("wrong", "red")):
         if word in line.split(":", 1)[0] + line[:40]:
-            return line.replace(word, click.style(word, fg=colour, bold=True), 1)
+            return line.replace(word, _style(word, fg=colour, bold=True), 1)
     return line
 
 
@@ -70,20 +108,78 @@ def _format_array(a) -> str:
     return np.array2string(a, precision=6, suppress_small=True, separator=", ").replace("\n", "\n  ")
 
 
+_FORMAT_WORDS = {"text": "ASCII that matcalc reads back", "unicode": "Aᵀ, X⁻¹, ⊙", "latex": "LaTeX",
+                 "numpy": "one NumPy expression", "json": "for programs, with errors as JSON on stderr",
+                 "differential": "df = …", "dot": "Graphviz"}
+
+
+def _format_option(choices, default: str = "text"):
+    """--format/-f with a help line naming each choice."""
+    words = "; ".join(f"{c}: {_FORMAT_WORDS[c]}" for c in choices)
+    return click.option("--format", "-f", "fmt", type=click.Choice(choices), default=default, show_default=True,
+                        help=f"The output ({words}).")
+
+
 _OPTION = re.compile(r"^--?[A-Za-z][\w-]*(=.*)?$")
 
 
+class _JsonUsageError(click.ClickException):
+    """A usage error of click's (bad option, bad value) shown as the JSON error record."""
+
+    def __init__(self, err: click.ClickException):
+        super().__init__(err.format_message())
+        self.exit_code, self.kind = err.exit_code, type(err).__name__
+
+    def show(self, file=None):
+        _echo_error(self.message, self.kind, self.exit_code, as_json=True)  # shown after the context closed
+
+
 class _Group(click.Group):
-    """An argument such as "-n/2 ln det S" or "-0.5" is an expression or a value, not an
-    option: a leading space keeps click from reading it as one (matcalc ignores spaces)."""
+    """The command group: arguments that look like negative numbers, NO_COLOR, JSON errors."""
 
     def parse_args(self, ctx, args):
+        """An argument such as "-n/2 ln det S" or "-0.5" is an expression or a value, not an
+        option: a leading space keeps click from reading it as one (matcalc ignores spaces)."""
         fixed = [" " + a if a.startswith("-") and a != "--" and not _OPTION.match(a) else a for a in args]
         return super().parse_args(ctx, fixed)
 
+    def asks_for_json(self, args) -> bool:
+        """Does this command line ask for --format json of a command that has it? Read from the raw
+        arguments, since a usage error can stop click before it has parsed --format."""
+        args = list(args)
+        name = next((a for i, a in enumerate(args) if a in self.commands
+                     and (i == 0 or args[i - 1] != "--input")), None)
+        if name is None:
+            return False
+        fmt = next((p for p in self.commands[name].params if p.name == "fmt"), None)
+        if fmt is None or "json" not in getattr(fmt.type, "choices", ()):
+            return False
+        after = args[args.index(name) + 1:]
+        return any(a in ("--format=json", "-fjson") or (a in ("--format", "-f") and after[i + 1:i + 2] == ["json"])
+                   for i, a in enumerate(after))
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if _no_color():
+            extra["color"] = False  # click's own styled output (and every child context) too
+        json_errors = self.asks_for_json(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as err:
+            raise (_JsonUsageError(err) if json_errors else err) from None
+        ctx.meta[_JSON] = json_errors
+        return ctx
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            if ctx.meta.get(_JSON) and not isinstance(err, _JsonUsageError):
+                raise _JsonUsageError(err) from None
+            raise
+
 
 @click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="matcalc-diff", prog_name="matcalc")
+@click.version_option(None, "-V", "--version", package_name="matcalc-diff", prog_name="matcalc")
 @click.option("--input", "input_kind", type=click.Choice(["auto", "text", "latex"]), default="auto",
               show_default=True, help="The notation of EXPRESSION: LaTeX is recognised by its backslashes.")
 @click.pass_context
@@ -135,7 +231,7 @@ def _decl_options(fn):
 @click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or W1,W2.")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@_format_option(FORMATS)
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="Evaluate at a point: --at x=[1,2] A=[[1,2],[3,4]] lambda=0.5")
 @click.option("--check/--no-check", default=True, show_default=True,
@@ -162,15 +258,15 @@ def diff(expression, assignments, wrt, fmt, at, check, vec, steps, scalar, vecto
         numbers = result.evaluate(values) if values else None
         report = self_check(result) if check else None
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     except RecursionError:
-        _fail("the expression is too deeply nested")
+        _fail("the expression is too deeply nested", kind="ResultTooLarge")
 
     if steps:
         try:
             derivations = [result.derivation(dv.name) for dv in result.derivatives]
         except MatcalcError as err:
-            _fail(str(err))
+            _fail(err)
         _print_steps(derivations, fmt)
     elif fmt == "json":
         import json
@@ -205,8 +301,12 @@ def _finish(notes, report, what: str, fmt: str = "text"):
         if report is not None:
             click.echo(_painted(report["summary"]), err=True)
     if report is not None and not report["passed"]:
-        click.echo(f"WARNING: {what} does not match finite differences; this is a bug in matcalc, "
-                   "please report it with the input", err=True)
+        message = (f"{what} does not match finite differences; this is a bug in matcalc, "
+                   "please report it with the input")
+        if fmt == "json":
+            _echo_error(message, "CheckFailed", 1)
+        else:
+            click.echo(f"WARNING: {message}", err=True)
         sys.exit(1)
 
 
@@ -256,8 +356,7 @@ id, expression, wrt, claim and optionally scalar, vector, matrix, symmetric, dim
 @click.option("--wrt", "-w", metavar="NAME", help="The variable.")
 @click.option("--claim", "-c", metavar="ANSWER", help="The claimed gradient, Jacobian or differential.")
 @click.option("--file", "file_", type=click.Path(dir_okay=False), help="Grade many records (batch).")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="text",
-              show_default=True)
+@_format_option(["text", "unicode", "json"])
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes for --file (0: one per core).")
 @click.option("--seed", type=int, default=0, help="Seed of the random points.")
 @_decl_options
@@ -271,7 +370,7 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
         try:
             rows, counts = grade_file(file_, jobs, seed)
         except MatcalcError as err:
-            _fail(str(err))
+            _fail(err)
         _print_grades(rows, counts, fmt)
         sys.exit(0 if counts["correct"] == len(rows) else 1)
     if not expression or not wrt or claim is None:
@@ -283,7 +382,7 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
         decls = Decls.build(scalar, vector, matrix, symmetric, dim)
         report = run_check(expression, wrt, claim, decls, seed=seed)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     text = report.format(fmt)
     click.echo(_painted(text) if fmt != "json" else text)
     sys.exit(0 if report else 1)
@@ -293,7 +392,7 @@ def check(expression, wrt, claim, file_, fmt, jobs, seed, scalar, vector, matrix
 @click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s).")
 @click.option("--points", type=int, default=3, show_default=True, help="Random points.")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points and directions.")
 @_decl_options
 def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim):
     """Derive, then compare with central finite differences along random directions."""
@@ -307,9 +406,9 @@ def verify(expression, wrt, points, seed, scalar, vector, matrix, symmetric, dim
         result = api.diff(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim))
         report = run_verify(result, points=points, seed=seed)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     except NoValidPoint:
-        _fail("could not find random points where the expression is defined")
+        _fail("could not find random points where the expression is defined", kind="NoValidPoint")
     for dv in result.derivatives:
         click.echo(f"{dv.lhs('text')} = {dv.notation('text')}")
     for i, c in enumerate(report.checks, 1):
@@ -329,7 +428,7 @@ Examples:
 """)
 @click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s): x, or x,y for the blocks.")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@_format_option(FORMATS)
 @click.option("--vec", is_flag=True, help="Matrix variables: the Hessian of vec X (Kronecker form).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare with finite differences of the gradient (one line on stderr).")
@@ -348,12 +447,12 @@ def hessian(expression, wrt, fmt, vec, check, steps, classify, positive, scalar,
         report = self_check(result, hessian=True) if check else None
         text = result.format(fmt)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     if steps:
         try:
             derivations = [result.derivation(n) for n in result.wrt]
         except MatcalcError as err:
-            _fail(str(err))
+            _fail(err)
         _print_steps(derivations, fmt)
     else:
         if fmt == "json" and report is not None:
@@ -382,13 +481,13 @@ Examples:
 @click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="The variable(s): w, or m,S for a joint solution.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "json"]), default="unicode",
-              show_default=True)
+@_format_option(["text", "unicode", "latex", "json"], "unicode")
 @click.option("--positive", multiple=True, metavar="NAMES", help="Scalars known to be > 0 (e.g. lambda).")
 @click.option("--gd", is_flag=True, help="Also print the gradient-descent step w ← w − γ ∇f(w).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="∇f ≈ 0 at the solution on random data; a numerical optimiser agrees.")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random data of the check and the second-order test.")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="The optimum in numbers at these values: --at x=[1,2] y=[2,3]")
 @_decl_options
@@ -413,7 +512,7 @@ def solve(expression, assignments, wrt, fmt, positive, gd, check, seed, at, scal
             return
         numbers = sol.at(split_assignments(list(at) + list(assignments))) if (at or assignments) else None
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     if fmt == "json":
         import json
 
@@ -465,8 +564,8 @@ Examples:
   matcalc backprop "(y - relu(X W1) W2)^T (y - relu(X W1) W2)" --wrt W1,W2 --vector W2 \\
       --at X=[[1,2]] y=0 W1=[[1,-1],[0.5,0]] W2=[0.5,1]
   matcalc backprop "1/2 (y - sigmoid(w3^T sigmoid(W2 sigmoid(W1 x))))^2" --wrt W1,W2,w3 --scalar y \\
-      --dim W1=2x2,W2=2x2,w3=2 --init zeros --data "[[1,1,1],[5,2,0]]" --order 2,1 --steps 2 --lr 1
-  matcalc backprop --layer relu --input "[2,-1]" --upstream "[-1,-2]"
+      --dim W1=2x2,W2=2x2,w3=2 --init zeros --data "[[1,1,1],[5,2,0]]" --order 2,1 --iterations 2 --lr 1
+  matcalc backprop --layer relu --layer-input "[2,-1]" --upstream "[-1,-2]"
   matcalc backprop "Q = X W_q; K = X W_k; V = X W_v; A = softmax(Q K^T / sqrt(d)); L = sum(C .* (A V))" \\
       --wrt W_q,W_k,W_v --scalar d
   matcalc backprop "a_t = W h_{t-1} + U x_t + b; h_t = tanh(a_t); L = 1/2 (y - V h_T)^T (y - V h_T)" \\
@@ -475,13 +574,14 @@ Examples:
 @click.argument("expression", required=False, callback=_expression)
 @click.argument("assignments", nargs=-1)
 @click.option("--wrt", "-w", metavar="NAMES", help="The weights: W1,W2,W3.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "latex", "json"]), default="text",
-              show_default=True)
+@_format_option(["text", "unicode", "latex", "json"])
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="Numbers: weights and inputs.")
 @click.option("--data", metavar="JSON", help='Observations for SGD: [[x1, x2, y], …] or [{"x": …, "y": …}, …].')
 @click.option("--lr", type=float, help="Learning rate η of the steps (0.1). With --at and no --data: steps on "
               "that one observation.")
-@click.option("--steps", "n_steps", type=int, help="Optimizer steps (1).")
+@click.option("--iterations", "n_steps", type=int, metavar="N", help="Optimizer steps to run (1).")
+@click.option("--steps", "old_steps", type=int, hidden=True, callback=lambda c, p, v: _renamed(v, "--steps", "--iterations"),
+              help="The old spelling of --iterations (--steps shows the derivation in diff and hessian).")
 @click.option("--order", metavar="I,J,…", help="The order of the observations (1-based), e.g. 2,1.")
 @click.option("--optimizer", type=click.Choice(["gd", "sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]),
               help="The update rule of the steps (sgd).")
@@ -499,16 +599,21 @@ Examples:
 @click.option("--unroll", type=click.IntRange(min=1), metavar="T",
               help="Unroll a recurrence in t (h_t = tanh(W h_{t-1} + U x_t + b); L = …) for T steps.")
 @click.option("--layer", help="One layer backwards: relu, sigmoid, tanh, softmax, linear, …")
-@click.option("--input", "layer_input", metavar="VALUE", help="The layer's input, with --layer.")
+@click.option("--layer-input", "layer_input", metavar="VALUE", help="The layer's input, with --layer.")
+@click.option("--input", "old_input", metavar="VALUE", hidden=True,
+              callback=lambda c, p, v: _renamed(v, "--input", "--layer-input"),
+              help="The old spelling of --layer-input (`matcalc --input` is the notation of EXPRESSION).")
 @click.option("--upstream", metavar="VALUE", help="The gradient that arrives at the layer, with --layer.")
 @click.option("--weights", "layer_weights", metavar="VALUE", help="W of a linear layer (x ↦ x W).")
 @_decl_options
-def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, optimizer, batch, momentum, alpha,
-             beta1, beta2, eps, convention, init, check, unroll, layer, layer_input, upstream, layer_weights, scalar,
-             vector, matrix, symmetric, dim):
+def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, old_steps, order, optimizer, batch, momentum,
+             alpha, beta1, beta2, eps, convention, init, check, unroll, layer, layer_input, old_input, upstream,
+             layer_weights, scalar, vector, matrix, symmetric, dim):
     """Backprop of a loss: forward equations, the deltas, the weight gradients; with numbers."""
     from .errors import MatcalcError
 
+    n_steps = old_steps if n_steps is None else n_steps
+    layer_input = old_input if layer_input is None else layer_input
     try:
         if layer:
             _layer_backward(layer, layer_input, upstream, layer_weights, fmt)
@@ -529,7 +634,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
         values = split_assignments(list(at) + list(assignments)) if (at or assignments) else {}
         from .optimizers import Optimizer
 
-        stepping = [flag for flag, v in (("--lr", lr), ("--steps", n_steps), ("--optimizer", optimizer),
+        stepping = [flag for flag, v in (("--lr", lr), ("--iterations", n_steps), ("--optimizer", optimizer),
                                          ("--batch", batch), ("--order", order), ("--momentum", momentum),
                                          ("--alpha", alpha), ("--beta1", beta1), ("--beta2", beta2),
                                          ("--eps", eps)) if v is not None]
@@ -538,7 +643,7 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
         numbers = backprop_numbers(sched, values, data, opt, 1 if n_steps is None else n_steps, order, init,
                                     batch, stepping)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     if fmt == "json":
         import json
 
@@ -553,6 +658,13 @@ def backprop(expression, assignments, wrt, fmt, at, data, lr, n_steps, order, op
         if numbers is not None:
             click.echo(_numbers_text(numbers))
     _finish(sched.notes, report, "the backprop schedule", fmt)
+
+
+def _renamed(value, old: str, new: str):
+    """An old option spelling still works, with a note on stderr naming the new one."""
+    if value is not None:
+        click.echo(f"note: {old} of backprop is deprecated and will be removed: use {new}", err=True)
+    return value
 
 
 def _round(v):
@@ -594,12 +706,14 @@ def _numbers_text(numbers) -> str:
 def _layer_backward(layer, layer_input, upstream, layer_weights, fmt):
     from .schedule import _plain, layer_backward
     from .errors import MatcalcError
-    from .numeric import parse_value
+    from .numeric import given_point, parse_value, require_finite
 
     if layer_input is None or upstream is None:
-        raise MatcalcError("--layer needs --input and --upstream values")
+        raise MatcalcError("--layer needs --layer-input and --upstream values")
     w = parse_value(layer_weights) if layer_weights else None
-    out, down, formula = layer_backward(layer, parse_value(layer_input), parse_value(upstream), w)
+    with given_point():
+        out, down, formula = layer_backward(layer, parse_value(layer_input), parse_value(upstream), w)
+    require_finite({"output": out, "downstream": down})
     if fmt == "json":
         import json
 
@@ -617,8 +731,7 @@ Examples:
 """)
 @click.argument("expression", callback=_expression)
 @click.argument("assignments", nargs=-1)
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "unicode", "dot", "json"]), default="text",
-              show_default=True)
+@_format_option(["text", "unicode", "dot", "json"])
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="Numbers on the nodes.")
 @_decl_options
 def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, dim):
@@ -632,7 +745,7 @@ def graph(expression, assignments, fmt, at, scalar, vector, matrix, symmetric, d
         g = build(expression, Decls.build(scalar, vector, matrix, symmetric, dim), at=values)
         text = g.format(fmt)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     click.echo(text)
 
 
@@ -648,7 +761,8 @@ their order of appearance; it returns (f, the gradients in --wrt order).
 """)
 @click.argument("expression", callback=_expression)
 @click.option("--wrt", "-w", metavar="NAMES", help="Variable(s) of the gradients.")
-@click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True)
+@click.option("--backend", type=click.Choice(["numpy", "torch", "jax"]), default="numpy", show_default=True,
+              help="The array library of the generated code.")
 @click.option("--name", default="value_and_grad", show_default=True, help="The function's name.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the module to a file.")
 @click.option("--check", "check", is_flag=True,
@@ -669,7 +783,7 @@ def codegen(expression, wrt, backend, name, output, check, scalar, vector, matri
         source = generate(expression, wrt, Decls.build(scalar, vector, matrix, symmetric, dim),
                           backend=backend, name=name, check=check)
     except MatcalcError as err:
-        _fail(str(err))
+        _fail(err)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(source)
@@ -680,7 +794,7 @@ def codegen(expression, wrt, backend, name, output, check, scalar, vector, matri
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the browser.")
 @click.option("--jobs", "-j", type=int, default=0, help="Derivation processes (0: one per core).")
 @click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds per request.")
@@ -698,17 +812,16 @@ def run():
     from .errors import MatcalcError
 
     try:
-        main(standalone_mode=True)
+        # one program name for `matcalc` and `python -m matcalc`: usage lines, and the shell
+        # completion variable _MATCALC_COMPLETE
+        main(standalone_mode=True, prog_name="matcalc")
     except SystemExit:
         raise
     except MatcalcError as err:  # a user error raised outside a command's own handling
-        _fail(str(err))
+        _fail(err)
     except Exception as err:  # noqa: BLE001 - the last line of defence
-        click.echo(
-            f"internal error (a bug in matcalc, please report it with the input): "
-            f"{type(err).__name__}: {err}\ninput: {' '.join(sys.argv[1:])}",
-            err=True,
-        )
+        _echo_error(f"internal error (a bug in matcalc, please report it with the input): "
+                    f"{type(err).__name__}: {err}\ninput: {' '.join(sys.argv[1:])}", "InternalError", 3)
         sys.exit(3)
 
 

@@ -19,7 +19,7 @@ from .errors import ShapeError
 from .identify import substitute
 from .reading import parse as _parse
 from .display import display
-from .printing.text import to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, latex_name, latex_number, to_latex, to_text, to_unicode
 from .simplify import simplify
 
 
@@ -78,6 +78,27 @@ class Graph:
     def __repr__(self):
         return f"<matcalc.Graph of {self.source!r}>\n{self.format('unicode')}"
 
+    def _repr_latex_(self):
+        """The nodes' definitions and the path sums as one aligned block."""
+        rows = [(latex_name(n.name), to_latex(n.definition)) for n in self.nodes if n.definition is not None]
+        for x, ps in self.path_sums.items():
+            simp = self.simplified[x]
+            rows.append((latex_lhs("derivative", x), to_latex(ps)))
+            if simp != ps:
+                rows.append(("", to_latex(simp)))
+            if self.adjoints is not None:
+                rows.append(("", latex_number(self.adjoints[x], 6)))
+        return latex_display(latex_aligned(rows))
+
+    def _repr_html_(self):
+        """Jupyter: the graph as SVG drawn by Graphviz's `dot` when it is installed, else the text."""
+        svg = render_svg(self.dot())
+        if svg is not None:
+            return svg
+        import html
+
+        return f"<pre>{html.escape(self.format('unicode'))}</pre>"
+
     def dot(self) -> str:
         lines = ["digraph f {", "  rankdir=LR;"]
         for n in self.nodes:
@@ -105,6 +126,23 @@ class Graph:
             "path_sums": {x: to_text(e) for x, e in self.path_sums.items()},
             "simplified": {x: to_text(e) for x, e in self.simplified.items()},
         }
+
+
+def render_svg(dot_source: str, timeout: float = 10.0):
+    """SVG from Graphviz's `dot` (found on PATH), or None when it is missing or fails."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run([exe, "-Tsvg"], input=dot_source, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = done.stdout
+    return out[out.find("<svg"):] if done.returncode == 0 and "<svg" in out else None
 
 
 def build_graph(f: E.Expr, source: str = "", at: dict | None = None) -> Graph:
@@ -177,25 +215,26 @@ def _inputs(f):
 
 def _numbers(g: Graph, at: dict):
     from .errors import DeclarationError
-    from .numeric import _as2d, evaluate, parse_value
+    from .numeric import _as2d, complete_values, evaluate, given_point, parse_value, require_finite
 
     from .decls import canonical_name
 
     env = {canonical_name(k): _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in at.items()}
-    missing = [n.name for n in g.nodes if n.definition is None and n.name not in env]
-    if missing:
-        raise DeclarationError(f"graph: at= needs a value for {', '.join(missing)}")
-    for n in g.nodes:
-        if n.definition is not None:
-            env[n.name] = evaluate(n.definition, env)
-    g.values = {n.name: float(env[n.name].reshape(-1)[0]) for n in g.nodes}
-    adj = {g.nodes[-1].name: 1.0}
-    for n in reversed(g.nodes):
-        if n.definition is None or n.name not in adj:
-            continue
-        for c, local in n.local.items():
-            adj[c] = adj.get(c, 0.0) + adj[n.name] * float(evaluate(local, env).reshape(-1)[0])
+    env = complete_values(env, [n.name for n in g.nodes if n.definition is None], "graph: ")
+    with given_point():
+        for n in g.nodes:
+            if n.definition is not None:
+                env[n.name] = evaluate(n.definition, env)
+        g.values = {n.name: float(env[n.name].reshape(-1)[0]) for n in g.nodes}
+        adj = {g.nodes[-1].name: 1.0}
+        for n in reversed(g.nodes):
+            if n.definition is None or n.name not in adj:
+                continue
+            for c, local in n.local.items():
+                adj[c] = adj.get(c, 0.0) + adj[n.name] * float(evaluate(local, env).reshape(-1)[0])
     g.adjoints = {n.name: adj.get(n.name, 0.0) for n in g.nodes}
+    require_finite(g.values)
+    require_finite({f"df/d{k}": v for k, v in g.adjoints.items()})
 
 
 def graph(expr: str, decls: Decls | None = None, at: dict | None = None, **kw) -> Graph:

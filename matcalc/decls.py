@@ -96,8 +96,10 @@ COUNT_NAMES = {"n", "m", "k", "N"}
 # Kinds a name can take when no declaration fixes it: the default first, then the other
 # readings the shape inference may choose (with their cost: a name with a strong
 # convention — a latin letter — costs more to reinterpret than a Greek one).
-def kind_readings(name: str) -> list:
+def kind_readings(name: str, bold: bool = False) -> list:
     base = name.split("_", 1)[0]
+    if bold:  # \mathbf{x}, \boldsymbol{\beta}: a vector or a matrix, never a scalar
+        return [("matrix", 0), ("vector", 3)] if base[0].isupper() else [("vector", 0), ("row", 3)]
     if is_greek(name):
         return [("matrix", 0), ("scalar", 1)] if base[0].isupper() else [("scalar", 0), ("vector", 1)]
     if base[0].islower():
@@ -156,6 +158,7 @@ class Decls:
     symmetric: set = field(default_factory=set)
     dims: dict = field(default_factory=dict)  # name -> (rows, cols or None)
     counts: frozenset = frozenset()  # names that are the number of observations (n of Σ_{i=1}^n)
+    bold: frozenset = frozenset()  # names written in bold in LaTeX: a hint that they are not scalars
 
     @classmethod
     def from_arguments(cls, decls: "Decls | None", kw: dict) -> "Decls":
@@ -211,6 +214,11 @@ class Decls:
         if name in self.matrices or name in self.symmetric:
             return "matrix"
         return None
+
+    def is_bold(self, name: str) -> bool:
+        """Written in bold (\\mathbf{w}), also with an index or a number: w_i, w_1 → w1."""
+        base = name.split("_", 1)[0]
+        return name in self.bold or base in self.bold or base.rstrip("0123456789") in self.bold
 
     def declares(self, name: str) -> bool:
         return self.kind_of(name) is not None or name in self.dims

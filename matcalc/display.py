@@ -15,6 +15,7 @@ from . import expr as E
 from .walk import map_bottom_up
 
 SHRINK_LIMIT = 400  # only expressions with keys shorter than this are tried expanded
+SHRINK_TERMS = 16  # … and only when multiplying out gives at most this many terms
 
 
 def display(e: E.Expr, record: list | None = None) -> E.Expr:
@@ -36,14 +37,35 @@ def _has_sum_operand(e: E.Expr) -> bool:
     return isinstance(e, (E.MatMul, E.Hadamard)) and any(isinstance(a, E.Add) for a in e.args)
 
 
+def _expanded_terms(e: E.Expr, memo: dict) -> int:
+    """How many terms multiplying out e's sums and products gives (before like terms meet):
+    nested sums of short names (`(1 - t1) ⊙ (W2ᵀ ((1 - t2) ⊙ …))`) double it per level."""
+    got = memo.get(id(e))
+    if got is None:
+        if isinstance(e, E.Add):
+            got = sum(_expanded_terms(t, memo) for t in e.terms)
+        elif isinstance(e, (E.MatMul, E.Hadamard, E.Kron)):
+            got = 1
+            for a in e.args:
+                got *= _expanded_terms(a, memo)
+        elif isinstance(e, E.Transpose):
+            got = _expanded_terms(e.arg, memo)
+        else:
+            got = 1
+        memo[id(e)] = got
+    return got
+
+
 def shrink(e: E.Expr, record: list | None = None) -> E.Expr:
     from .simplify import expanded
+
+    terms: dict = {}
 
     def step(n):
         worth = _has_sum_operand(n) or (
             isinstance(n, E.Add) and any(_has_sum_operand(t) for t in n.terms)
         )
-        if not worth or len(n.key) > SHRINK_LIMIT:
+        if not worth or len(n.key) > SHRINK_LIMIT or _expanded_terms(n, terms) > SHRINK_TERMS:
             return n
         fired: list = []
         cand = expanded(n, fired)

@@ -45,3 +45,21 @@ class DerivationError(MatcalcError):
 
 class ResultTooLarge(MatcalcError):
     """An expression beyond the size limit (the message says which limit)."""
+
+
+class DomainError(DeclarationError):
+    """Numbers the user gave (--at, --data) lie outside the expression's domain: a singular
+    matrix that is inverted, the log of a negative number; their input, not a bug."""
+
+
+_CARET = re.compile(r"^  (.*)\n  ( *)\^$", re.M)
+
+
+def error_body(kind: str, message: str) -> dict:
+    """{error, type, caret}: one error record for the web API and `--format json` on the command
+    line; `caret` is {text, column} (0-based) for a message with a caret line, else None."""
+    body: dict = {"error": message, "type": kind, "caret": None}
+    m = _CARET.search(message)
+    if m:
+        body["caret"] = {"text": m.group(1), "column": len(m.group(2))}
+    return body

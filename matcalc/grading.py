@@ -35,7 +35,8 @@ def _records(path: str, text: str) -> list:
         try:
             import yaml
         except ImportError:
-            raise DeclarationError("YAML needs PyYAML (pip install pyyaml); or use JSON lines or CSV") from None
+            raise DeclarationError(f"{path} is YAML, which needs PyYAML: pip install \"matcalc-diff[yaml]\" "
+                                   "(or pip install pyyaml); or give the records as JSON lines or CSV") from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:

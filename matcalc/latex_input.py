@@ -2,7 +2,8 @@
 
 Pasted LaTeX is rewritten into matcalc's own notation before parsing (the grammar
 already reads `^{T}`, `^{-1}`, `x_{i}`, braces as parentheses). Text with a
-backslash, or wrapped in `$…$`, is taken for LaTeX.
+backslash, or wrapped in `$…$`, is taken for LaTeX. Names written in bold are a hint
+for the kinds (`bold_names`): a bold name is a vector or a matrix, not a scalar.
 """
 from __future__ import annotations
 
@@ -27,8 +28,27 @@ _SYMBOLS = {
 }
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle"}
 _SPACES = {",", ";", "!", ":", "quad", "qquad", " "}
-_STYLE = {"mathbf", "boldsymbol", "bm", "mathit", "mathrm", "operatorname", "text", "textrm",
+_STYLE = {"mathbf", "boldsymbol", "bm", "pmb", "mathit", "mathrm", "operatorname", "text", "textrm",
           "mathsf", "mathnormal", "operatorname*", "mathcal", "mathscr"}
+
+
+_BOLD = ("mathbf", "boldsymbol", "bm", "pmb")
+_BOLD_COMMAND = re.compile(r"\\(" + "|".join(_BOLD) + r")(?![A-Za-z])")
+
+
+def bold_names(text: str) -> frozenset:
+    """The names written in bold (`\\mathbf{x}`, `\\boldsymbol{\\beta}`, `\\bm W`): papers and
+    the Cookbook print vectors and matrices so, which makes them a hint that a name is not a
+    scalar. `\\mathbf{1}` (the vector of ones) is not a name."""
+    from .decls import NAME_RE, canonical_name
+
+    out = set()
+    for m in _BOLD_COMMAND.finditer(text):
+        arg, _ = _argument(text, m.end())
+        name = from_latex(arg).strip() if arg else ""
+        if name and NAME_RE.match(name):
+            out.add(canonical_name(name))
+    return frozenset(out)
 
 
 def looks_like_latex(text: str) -> bool:
@@ -156,7 +176,7 @@ def from_latex(text: str) -> str:
         elif name in _STYLE:
             arg, i = _argument(text, i)
             inner = from_latex(arg)
-            if name in ("mathbf", "boldsymbol", "bm") and inner == "1":  # the all-ones array
+            if name in _BOLD and inner == "1":  # the all-ones array
                 ones, i = _ones(text, i)
                 out.append(ones)
             elif name in ("mathrm", "operatorname", "text", "operatorname*") and inner == "d":

@@ -9,13 +9,16 @@ resampled, then retried with positive entries.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import math
 
 import numpy as np
 
 from . import expr as E
 from . import functions
-from .errors import DeclarationError
+from .errors import DeclarationError, DomainError
 from .simplify import stable_form
 from .walk import RuleTable, symbols_in
 
@@ -303,6 +306,58 @@ def _as2d(v) -> np.ndarray:
     if a.ndim == 1:
         return a.reshape(-1, 1)
     return a
+
+
+# ---------------------------------------------------------------- numbers the user gave
+
+
+@contextmanager
+def given_point(what: str = "the point"):
+    """Evaluation at the user's numbers (--at, --data). A singular matrix there means the point is
+    outside the expression's domain: the user's input (DomainError, exit 2), not a bug. (Sampling
+    resamples such a point instead.)"""
+    with np.errstate(all="ignore"):
+        try:
+            yield
+        except np.linalg.LinAlgError as err:
+            raise DomainError(f"{what} is outside the domain of the expression ({err}: a matrix that is "
+                              "inverted is singular there)") from None
+
+
+def require_finite(values, what: str = "the point", hint: str = "") -> None:
+    """DomainError naming the first number in `values` (nested dicts and lists, as in the JSON
+    output, or arrays) that is not finite: the log of a number ≤ 0 or a division by zero there."""
+    bad = _not_finite(values, [])
+    if bad is not None:
+        where, v = bad
+        raise DomainError(f"{what} is outside the domain of the expression: {' '.join(where) or 'the value'} "
+                          f"= {v} there{hint}")
+
+
+def _not_finite(v, where: list):
+    """(path, value) of the first number that is not finite, or None."""
+    if isinstance(v, dict):
+        for k, x in v.items():
+            bad = _not_finite(x, where + [str(k)])
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(v, (list, tuple)) and any(isinstance(x, (dict, list, tuple)) for x in v):
+        for x in v:
+            step = [f"step {x['step']}"] if isinstance(x, dict) and "step" in x else []
+            bad = _not_finite(x, where + step)
+            if bad is not None:
+                return bad
+        return None
+    if v is None:
+        return None
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return None  # text: a title, a formula
+    if np.all(np.isfinite(a)):
+        return None
+    return where, float(a.reshape(-1)[~np.isfinite(a.reshape(-1))][0])
 
 
 # ---------------------------------------------------------------- sampling
@@ -600,3 +655,25 @@ def split_assignments(values) -> dict:
                 raise DeclarationError(f"at= gives {name} twice")
             out[name] = value.strip()
     return out
+
+
+KNOWN_CONSTANTS = {"pi": math.pi}  # π is a number, not a name a user should have to give
+
+
+def complete_values(env: dict, needed, context: str = "") -> dict:
+    """env with the known constants it lacks (π); a named error for any other name without
+    a value, with the likely cause when a lowercase x was given for a data matrix X (x_i)."""
+    env = dict(env)
+    for name, value in KNOWN_CONSTANTS.items():
+        if name in needed and name not in env:
+            env[name] = np.array([[value]])
+    missing = sorted(n for n in needed if n not in env)
+    if not missing:
+        return env
+    hints = []
+    for n in missing:
+        if n[:1].isupper() and n.lower() in env:
+            hints.append(f"{n} is the data matrix whose rows are the {n.lower()}_i, but you gave {n.lower()}; "
+                         f"if each {n.lower()}_i is a number (entry i of {n.lower()}), declare scalar= the names "
+                         f"that multiply it (e.g. scalar=w), or give {n}=[[…], …]")
+    raise DeclarationError(f"{context}at= needs a value for {', '.join(missing)}" + "".join(f"; {h}" for h in hints))

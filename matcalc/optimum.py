@@ -25,8 +25,8 @@ from .differential import d
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
-from .simplify import expanded, simplify
+from .printing.text import latex_aligned, latex_display, latex_lhs, latex_name, to_latex, to_text, to_unicode
+from .simplify import constants_outside_sums, expanded, simplify
 from .walk import distinct_nodes, symbols_in
 
 
@@ -81,7 +81,7 @@ class Solution:
         return out
 
     def lines(self, fmt: str = "unicode") -> list:
-        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
+        show = to_text if fmt == "text" else to_unicode
         out = []
         for name, g in self.gradients.items():
             out.append(f"∇_{name} f = {show(g)}" if fmt != "text" else f"grad_{name} f = {show(g)}")
@@ -101,14 +101,12 @@ class Solution:
         text the numeric module reads, '[1,2]', '1/2'). Every other name in the solution needs a value."""
         import numpy as np
 
-        from .errors import DeclarationError
-        from .numeric import _as2d, bind_dims, evaluate, parse_value
+        from .errors import DeclarationError, DomainError
+        from .numeric import _as2d, bind_dims, complete_values, evaluate, given_point, parse_value
 
         env = {k: _as2d(parse_value(v) if isinstance(v, str) else v) for k, v in values.items()}
         needed = sorted({n for p in self.pieces for n in _free(p.value)})
-        missing = [n for n in needed if n not in env]
-        if missing:
-            raise DeclarationError(f"at= needs a value for {', '.join(missing)} to give the optimum in numbers")
+        env = complete_values(env, needed)
         unknown = [n for n in env if n not in needed and n not in _free(self.f)]
         if unknown:
             raise DeclarationError(f"at= gives {', '.join(unknown)}, which is not in the expression")
@@ -119,23 +117,50 @@ class Solution:
                 try:
                     v = evaluate(p.value, env, dims)
                 except np.linalg.LinAlgError:
-                    raise DeclarationError(f"at these values the solution for {p.variable.name} needs the inverse of "
+                    raise DomainError(f"at these values the solution for {p.variable.name} needs the inverse of "
                                            "a singular matrix: " + "; ".join(p.assumptions or ["see the formula"])
                                            ) from None
             if not np.all(np.isfinite(v)):
-                raise DeclarationError(f"at these values the solution for {p.variable.name} is not finite "
+                raise DomainError(f"at these values the solution for {p.variable.name} is not finite "
                                        f"({'; '.join(p.assumptions) or 'a division by zero'})")
             if p.vec:
                 x = p.variable
                 r = dims.get(x.nrows, x.nrows) if not isinstance(x.nrows, int) else x.nrows
                 v = v.reshape((r, -1), order="F")
             out[p.variable.name] = v
+        point = {**env, **{k: _as2d(v) for k, v in out.items()}}
+        if set(_free(self.f)) <= set(point):  # f itself at the solution: S = M/n with M = 0 is no point of ln det S
+            with given_point("at these values the solution"):
+                value = evaluate(self.f, point, bind_dims([self.f], point))
+            if not np.all(np.isfinite(value)):
+                raise DomainError("at these values the solution is outside the domain of f (f is not finite there: "
+                                  "a log of a number ≤ 0, a singular matrix)")
         return out
 
     def format(self, fmt: str = "unicode") -> str:
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        if fmt == "latex":
+            return self._latex()
         return "\n".join(self.lines("text" if fmt == "text" else "unicode"))
+
+    def _latex(self) -> str:
+        """One aligned block: the gradients, each equation ∇f = 0 with its method, the
+        solution, and the notes, assumptions and second-order verdict as text lines."""
+        rows = [(latex_lhs("gradient", name), to_latex(g)) for name, g in self.gradients.items()]
+        for p in self.pieces:
+            name = latex_name(p.variable.name)
+            rows.append((to_latex(p.equation), "0", f"[{p.method}]"))
+            rows.append((f"\\operatorname{{vec}} {name}" if p.vec else name, to_latex(p.value)))
+            rows += [("", None, n) for n in p.notes]
+        if self.assumptions:
+            rows.append(("", None, "assuming " + "; ".join(self.assumptions)))
+        if self.verdict is not None:
+            rows += [("", None, line.strip()) for line in self.verdict.lines("unicode")]
+        return latex_aligned(rows)
+
+    def _repr_latex_(self):
+        return latex_display(self._latex())
 
     def __str__(self):
         return self.format("text")
@@ -450,15 +475,14 @@ def _solve_matrix(h, dh, x, C, positive=()):
             [f"{to_unicode(_clean(J))} is invertible"], True, ([], None))
 
 
-def _candidates(g: E.Expr, x: E.Symbol) -> list:
+def _candidates(g: E.Expr, x: E.Symbol):
     """∇f itself, and — when it holds X⁻¹ — ∇f multiplied through by X (X invertible on the domain)."""
-    out = [(g, "∇f = 0")]
+    yield g, "∇f = 0"
     has_inverse = any(isinstance(n, E.Inverse) and x.name in _free(n) for n in distinct_nodes(g))
     if has_inverse and x.rows == x.cols and x.rows != 1:
-        out += [(E.mul(x, g, x), f"multiply through by {x.name} on both sides"),
-                (E.mul(x, g), f"multiply through by {x.name} on the left"),
-                (E.mul(g, x), f"multiply through by {x.name} on the right")]
-    return out
+        yield E.mul(x, g, x), f"multiply through by {x.name} on both sides"
+        yield E.mul(x, g), f"multiply through by {x.name} on the left"
+        yield E.mul(g, x), f"multiply through by {x.name} on the right"
 
 
 def solve_one(g: E.Expr, x: E.Symbol, positive=()) -> Piece:
@@ -544,7 +568,7 @@ def stationary(expr: str, wrt=None, decls: Decls | None = None, positive=(), **k
         raise DerivationError(f"solve needs a scalar f, but `{expr}` is {E.fmt_shape(f.shape)}")
     result = derive(f, variables, expr)
     notes = notes + result.notes
-    gradients = {dv.name: simplify(dv.expr) for dv in result.derivatives}
+    gradients = {dv.name: constants_outside_sums(dv.expr) for dv in result.derivatives}
     for name, x in variables.items():
         if x.symmetric:
             notes.append(f"{name} = {name}ᵀ: the stationarity condition is sym(∇f) = 0 — the Lagrangian "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from . import expr as E
-from .decls import Decls, canonical_name
+from .decls import Decls, canonical_name, spell_accents
 from .errors import DeclarationError, ParseError
 
 _NAME = r"[A-Za-z\u0370-\u03ff][A-Za-z0-9\u0370-\u03ff]*(?:_(?:\{[A-Za-z0-9+\-]+\}|[A-Za-z0-9]+))?"
@@ -54,6 +54,11 @@ def _statement(text: str):
     if m and m.group(2).strip():
         return m.group(1), m.group(2).strip()
     return None, text
+
+
+def is_definition(statement: str) -> bool:
+    """`name = …` (a statement of plain_statements)."""
+    return _statement(statement)[0] is not None
 
 
 def _subscript(name: str):
@@ -146,10 +151,20 @@ class Program:
         self.definitions, self.loss, self.statements = definitions, loss, statements
 
 
-def read_program(text: str, wrt, decls: Decls | None, kw: dict, unroll_steps=None) -> Program:
-    from .api import _parse, prepare
+def plain_statements(text: str) -> list:
+    """The statements in plain notation: LaTeX translated (`\\hat{y} =` → `y_hat =`) and
+    accented names spelled out (`ŷ` → `y_hat`), so names are found the same way in each."""
+    from .latex_input import from_latex, looks_like_latex
 
-    raw = split_statements(text)
+    if looks_like_latex(text):
+        text = from_latex(text)
+    return split_statements(spell_accents(text))
+
+
+def inline(text: str, unroll_steps=None):
+    """(the statements as (name, right-hand side), the loss with every defined name replaced
+    by its definition in brackets)."""
+    raw = plain_statements(text)
     if not raw:
         raise ParseError("an empty loss")
     if unroll_steps is not None:
@@ -165,7 +180,6 @@ def read_program(text: str, wrt, decls: Decls | None, kw: dict, unroll_steps=Non
         if key in seen:
             raise ParseError(f"{name} is defined twice")
         seen.add(key)
-    # the inlined loss: each name replaced by its definition, in brackets
     inlined = []
     for i, (name, rhs) in enumerate(defs):
         for prev, prev_rhs in zip([n for n, _ in defs[:i]], inlined):
@@ -174,6 +188,15 @@ def read_program(text: str, wrt, decls: Decls | None, kw: dict, unroll_steps=Non
     whole = loss_text
     for name, rhs in reversed(list(zip([n for n, _ in defs], inlined))):
         whole = _replace_name(whole, name, f"({rhs})")
+    return statements, whole
+
+
+def read_program(text: str, wrt, decls: Decls | None, kw: dict, unroll_steps=None) -> Program:
+    from .api import _parse, prepare
+
+    statements, whole = inline(text, unroll_steps)
+    *defs, (_, loss_text) = statements
+    raw = plain_statements(text)
     f, weights, notes = prepare(whole, wrt, decls, kw)
     leftover = sorted(canonical_name(n) for n, _ in defs if canonical_name(n) in f.symbols)
     if leftover:

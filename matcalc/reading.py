@@ -1,15 +1,17 @@
 """parse(): text (plain, Unicode or LaTeX) → Expr, through syntax.py then shapes.py."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from . import expr as E
-from .decls import Decls
+from .decls import Decls, pretty_name
 from .errors import ParseError, ShapeError
-from .latex_input import from_latex, looks_like_latex
+from .latex_input import bold_names, from_latex, looks_like_latex
 from .shapes import kinds_from_context
-from .syntax import (MAX_DEPTH, course_spellings, depth, make_transformer, pair_norm_bars, parser,
-                     syntax_error)
+from .abstract import CAPITAL
+from .syntax import (MAX_DEPTH, Raw, walk_raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
+                     snippet, syntax_error)
 from .walk import symbols_in
 
 MAX_INPUT = 20_000
@@ -72,6 +74,9 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
 
     if latex or (latex is None and looks_like_latex(text)):
         translated = from_latex(text)
+        bold = bold_names(text)
+        if bold:
+            decls = dataclasses.replace(decls, bold=decls.bold | bold)
         try:
             return parse(translated, decls, differentials, shape, latex=False, notes=notes, named=named)
         except ParseError as err:
@@ -90,7 +95,11 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise
     if depth(raw) > MAX_DEPTH:
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
+    raw, found_sums = _implicit_sums(raw, prepared)
+    found_sums += _capital_functions(raw, prepared)
+    raw = _prefix_arguments(raw, prepared, found_sums)
     builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
+    found = found_sums + found
     if notes is not None:
         notes.extend(n for n in found if n not in notes)
     builder._name_dims()
@@ -107,3 +116,105 @@ def symbols_of(e: E.Expr) -> dict:
     for n in symbols_in(e):
         out.setdefault(n.name, E.Symbol(n.name, n.nrows, n.ncols, n.symmetric) if n.diff else n)
     return out
+
+
+_INDEX_LETTERS = "ijkl"
+
+
+def _free_indices(r: Raw, bound=frozenset()) -> set:
+    """The index letters of names like x_i, y_{i} in r that no Σ_i around them binds."""
+    out, stack = set(), [(r, bound)]
+    while stack:
+        n, b = stack.pop()
+        if n.op == "sumover":
+            b = b | {n.data[0]}
+        elif n.op == "sym" and "_" in n.data and not n.data[:1].isupper():  # W_k is a weight's name
+            sub = n.data.partition("_")[2].strip("{}")
+            if sub in _INDEX_LETTERS and sub not in b:
+                out.add(sub)
+        stack.extend((k, b) for k in n.kids)
+    return out
+
+
+def _implicit_sums(raw: Raw, text: str):
+    """A summation sign written without its index, as the course often prints it:
+    `\\sum (y_i - b)^2`, `sum (…)`, or a bare `Σ (x_i - μ)ᵀ …`, is the sum over the one index
+    its body leaves free (Σ_i), never the sum of the entries of one observation's term.
+    Returns the tree and a note for each such reading; two free indices are an error that
+    names the spelling that works. (`\\Sigma` in LaTeX is always the letter.)"""
+    notes: list = []
+
+    def over(body: Raw, start: int, end: int, bound: frozenset) -> Raw | None:
+        free = _free_indices(body, bound)
+        if not free:
+            return None
+        shown = snippet(text, Raw("sym", (), start, end))
+        if len(free) > 1:
+            raise ParseError(
+                f"`{shown}`: a sum over which index ({', '.join(sorted(free))})? write "
+                + " ".join(f"sum_{i}" for i in sorted(free)) + " …"
+            )
+        (index,) = free
+        notes.append(f"`{shown}` is read as the sum over the observations Σ_{index} (write sum_{index} "
+                     f"to say so; sum(…) of one observation's entries would not contain {index})")
+        return Raw("sumover", [body], start, end, (index, "n"))  # the size n, as for sum_i
+
+    def visit(r: Raw, bound: frozenset) -> Raw:
+        inner = bound | {r.data[0]} if r.op == "sumover" else bound
+        r.kids = [visit(k, inner) for k in r.kids]
+        if r.op == "call" and r.data == "sum" and len(r.kids) == 1:
+            return over(r.kids[0], r.start, r.end, bound) or r
+        if r.op == "mul":
+            for k, kid in enumerate(r.kids[:-1]):
+                if kid.op == "sym" and text[kid.start:kid.end] == "Σ":
+                    rest = r.kids[k + 1:]
+                    body = rest[0] if len(rest) == 1 else Raw("mul", rest, rest[0].start, rest[-1].end)
+                    s = over(body, kid.start, r.end, bound)
+                    if s is not None:
+                        r.kids = r.kids[:k] + [s]
+                        return r if k else s
+        return r
+
+    return visit(raw, frozenset()), notes
+
+
+def _capital_functions(raw: Raw, text: str) -> list:
+    """A note for each capital abstract function (`F(W x)`), which could also be read as the
+    matrix F times (W x); an error when the same name is also used as a matrix."""
+    called = {r.data for r in walk_raw(raw) if r.op == "call" and CAPITAL.match(r.data or "")}
+    notes = []
+    for name in sorted(called):
+        shown = pretty_name(name)
+        if any(r.op == "sym" and r.data == name for r in walk_raw(raw)):
+            raise ParseError(f"`{shown}` is used both as a function {shown}(…) and as a matrix: declare "
+                             f"matrix={shown} to read {shown}(…) as the product {shown}·(…)")
+        notes.append(f"`{shown}(…)` is read as an elementwise function {shown} with no formula (the "
+                     f"course's activation; its derivative is {shown}'); declare matrix={shown} to read it "
+                     f"as the matrix {shown} times (…)")
+    return notes
+
+
+def _prefix_arguments(raw: Raw, text: str, notes: list) -> Raw:
+    """A function written without parentheses takes the product after it up to the next
+    function, as books print it: `det X tr(X^{-1} dX)` is det(X) · tr(X⁻¹ dX), not
+    det(X tr(…)); `ln det X` is still ln(det X). A note says so when it splits."""
+
+    def prefix(r: Raw) -> bool:  # `det X …`; a call with parentheses ends after its `)`
+        return r.end == r.kids[0].end
+
+    def visit(r: Raw) -> Raw:
+        r.kids = [visit(k) for k in r.kids]
+        if r.op == "call" and len(r.kids) == 1 and r.kids[0].op == "mul" and prefix(r):
+            factors = r.kids[0].kids
+            k = next((k for k, f in enumerate(factors) if k and f.op == "call"), None)
+            if k is not None:
+                head = factors[:k]
+                arg = head[0] if len(head) == 1 else Raw("mul", head, head[0].start, head[-1].end)
+                call = Raw("call", [arg], r.start, arg.end, r.data)
+                notes.append(f"`{snippet(text, r)}` is read as `{snippet(text, call)}` times "
+                             f"`{snippet(text, Raw('mul', [], factors[k].start, r.end))}`: a function written "
+                             f"without parentheses takes its argument up to the next function")
+                return Raw("mul", [call] + factors[k:], r.start, r.end)
+        return r
+
+    return visit(raw)

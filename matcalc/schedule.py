@@ -21,7 +21,7 @@ from .decls import Decls
 from .differential import d
 from .identify import Pullback
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, to_latex, to_text, to_unicode
 from .simplify import simplify
 from .walk import map_bottom_up
 
@@ -70,35 +70,33 @@ class Schedule:
     notes: list = field(default_factory=list)
 
     def lines(self, fmt: str = "text") -> list:
-        show = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
-        arrow = {"text": "dL/d", "unicode": "∂L/∂", "latex": "\\frac{\\partial L}{\\partial "}[fmt]
+        show = {"text": to_text, "unicode": to_unicode}[fmt]
+        arrow = {"text": "dL/d", "unicode": "∂L/∂"}[fmt]
         out = ["forward:"]
-        for n in self.forward:
-            out.append(f"  {show(n.symbol)} = {show(n.definition)}")
+        out += [f"  {show(n.symbol)} = {show(n.definition)}" for n in self.forward]
         out.append(f"  L = {show(self.loss)}")
         out.append("backward:")
-        for sym, expr in self.deltas:
-            out.append(f"  {show(sym)} = {show(expr)}")
+        out += [f"  {show(sym)} = {show(expr)}" for sym, expr in self.deltas]
         out.append("gradients:")
-        for w, g in self.gradients.items():
-            lhs = f"{arrow}{w}}}" if fmt == "latex" else f"{arrow}{w}"
-            out.append(f"  {lhs} = {show(g)}")
+        out += [f"  {arrow}{w} = {show(g)}" for w, g in self.gradients.items()]
         return out
 
     def format(self, fmt: str = "text") -> str:
         if fmt == "json":
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
         if fmt == "latex":
-            body = [ln.strip() for ln in self.lines("latex") if not ln.endswith(":")]
-            rows = [b.replace(" = ", " &= ", 1) for b in body]
-            return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+            rows = [(to_latex(n.symbol), to_latex(n.definition)) for n in self.forward]
+            rows.append(("L", to_latex(self.loss)))
+            rows += [(to_latex(sym), to_latex(expr)) for sym, expr in self.deltas]
+            rows += [(latex_lhs("derivative", w, "L"), to_latex(g)) for w, g in self.gradients.items()]
+            return latex_aligned(rows)
         return "\n".join(self.lines(fmt))
 
     def __repr__(self):
         return f"<matcalc.Schedule of {self.source!r}>\n{self.format('unicode')}"
 
     def _repr_latex_(self):
-        return self.format("latex")
+        return latex_display(self.format("latex"))
 
     def to_json(self):
         return {
@@ -454,11 +452,11 @@ def verify_schedule(s: Schedule, points: int = 3, seed: int = 0):
 
 def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None, stepping=()):
     """None, one pass (with --at), or the optimizer's steps (with --data; with --at alone when a step
-    option such as --lr or --steps is given: the steps on that one observation)."""
+    option such as --lr or --iterations is given: the steps on that one observation)."""
     import numpy as np
 
     from .errors import DeclarationError
-    from .numeric import parse_value
+    from .numeric import given_point, parse_value, require_finite
 
     values = {k: parse_value(v) if isinstance(v, str) else v for k, v in values.items()}
     if init == "zeros":
@@ -476,7 +474,10 @@ def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None,
     if data is None:
         if not values:
             return None
-        return {"pass": run_pass(sched, values).to_json()}
+        with given_point():
+            one = run_pass(sched, values).to_json()
+        require_finite(one)
+        return {"pass": one}
     try:
         steps_order = [int(i) for i in order.split(",")] if order else None
     except ValueError:
@@ -502,5 +503,8 @@ def backprop_numbers(sched, values, data, opt, n_steps, order, init, batch=None,
         batch = "full"
     elif batch is None:
         batch = 1
-    history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
-    return steps_json(opt, history, observations)
+    with given_point("a point of the steps"):
+        history = train(sched, weights, observations, opt, n_steps, batch, steps_order)
+    out = steps_json(opt, history, observations)
+    require_finite(out["steps"], "a point of the steps", " (or the steps diverge: try a smaller learning rate)")
+    return out

@@ -21,7 +21,7 @@ from .differential import d, d_recorded
 from .errors import DerivationError
 from .identify import coefficient, substitute, vec_coefficient
 from .display import display
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, to_latex, to_text, to_unicode
 from .simplify import normal_form, simplify
 
 
@@ -67,7 +67,11 @@ class HessianResult:
         return f"<matcalc.HessianResult of {self.source!r} wrt {','.join(self.wrt)}: {self.format('unicode')}>"
 
     def _repr_latex_(self):
-        return "$" + self.format("latex") + "$"
+        """Jupyter: H = … for one block, an aligned block of H_{x,y} = … otherwise."""
+        body = self.format("latex")
+        if self.blocks and "\\begin{" not in body:
+            body = f"{latex_lhs('hessian', self.wrt[0])} = {body}"
+        return latex_display(body)
 
     def evaluate(self, values: dict) -> dict:
         """Each Hessian block at a point: (name, name) → array (and "f")."""
@@ -87,7 +91,9 @@ class HessianResult:
 
     @property
     def steps(self) -> list:
-        return self.derivation().steps
+        from .steps import Steps
+
+        return Steps(self.derivation())
 
     def _printer(self, fmt):
         if fmt == "numpy":
@@ -107,16 +113,24 @@ class HessianResult:
             if fmt == "numpy":
                 lhs = ""
             return lhs + pr(self.second_differential)
+        if fmt == "latex" and (len(self.blocks) > 1 or self.matrix_forms):
+            rows = []
+            for (a, b), h in self.blocks.items():
+                rows.append((latex_lhs("hessian", f"{a},{b}") if len(self.blocks) > 1 else
+                             latex_lhs("hessian", a), pr(h)))
+                if (a, b) in self.matrix_forms:
+                    rows.append(("", pr(self.matrix_forms[(a, b)]), "(matrix form)"))
+            return latex_aligned(rows)
         lines = []
         for (a, b), h in self.blocks.items():
-            name = {"latex": f"H_{{{a},{b}}}", "unicode": f"H[{a},{b}]"}.get(fmt, f"H[{a},{b}]")
+            name = f"H[{a},{b}]"
             if len(self.blocks) == 1:
                 lines.append(pr(h))
             else:
                 lines.append(f"{name} = {pr(h)}" if fmt != "numpy" else f"{a},{b}: {pr(h)}")
             m = self.matrix_forms.get((a, b))
-            if m is not None and fmt in ("text", "unicode", "latex"):
-                lines.append(f"  = {pr(m)}    " + ("% " if fmt == "latex" else "") + "(matrix form)")
+            if m is not None and fmt in ("text", "unicode"):
+                lines.append(f"  = {pr(m)}    (matrix form)")
         return "\n".join(lines)
 
     def to_json(self):

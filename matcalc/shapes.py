@@ -138,7 +138,7 @@ class _Builder:
             rows, cols = self.decls.dims[name]  # a full size says the kind
             kind = "scalar" if (rows, cols) == (1, 1) else "vector" if cols == 1 else "matrix"
         if kind is None:
-            kind = kind_readings(name)[0][0]
+            kind = kind_readings(name, self.decls.is_bold(name))[0][0]
             if kind == "scalar" and name in self.decls.dims and self.decls.dims[name][0] != 1:
                 kind = "vector"  # --dim μ=n: a size says it is not a scalar
         if name in self.decls.dims:
@@ -221,7 +221,8 @@ class _Builder:
         r.shape = (n, n)
 
     def infer_ones(self, r):
-        r.shape = (self.fresh(), 1 if r.data == "vector" else _OnesDim())
+        cols = {"vector": 1, "matrix": self.fresh()}.get(r.data) if r.data else None
+        r.shape = (self.fresh(), cols if cols is not None else _OnesDim())
 
     def infer_bars(self, r):
         """|x| of a scalar is abs, |X| of a square matrix det (the Cookbook's notation)."""
@@ -377,6 +378,26 @@ class _Builder:
             self._require_square("a matrix power", a)
             r.shape = a.shape
 
+    def infer_spower(self, r):
+        """a^b with a name in the exponent: exp(b ln a), for scalars (a > 0)."""
+        a, b = r.kids
+        if not (self.is_scalar(a) and self.is_scalar(b)):
+            raise ShapeError(
+                f"`{self.snip(r)}`: a power with a symbolic exponent is taken of scalars (a^b = exp(b ln a)); "
+                f"for arrays write the elementwise power `{self.snip(a)} .^ {self.snip(b)}`"
+            )
+        r.shape = (1, 1)
+        exponent = self.snip(b) if b.op in ("sym", "num") else f"({self.snip(b)})"
+        domain = f", defined for {self.snip(a)} > 0" if self.has_symbols(a) else ""
+        self.notes.append(f"`{self.snip(r)}` is read as exp({exponent} ln {self.snip(a)}){domain}")
+
+    def infer_sepower(self, r):
+        """x .^ y elementwise: exp.(y ⊙ ln x), for positive entries of x."""
+        self._infer_elementwise(r)
+        a, b = r.kids
+        self.notes.append(f"`{self.snip(r)}` is read as exp({self.snip(b)} .* ln({self.snip(a)})) "
+                          f"elementwise, defined for positive entries of {self.snip(a)}")
+
     def infer_epower(self, r):
         r.data = self.const_value(r.data)
         r.shape = r.kids[0].shape
@@ -392,7 +413,19 @@ class _Builder:
         raise ParseError(f"`{self.snip(r)}` is not a size: use a positive integer or a name like n")
 
     def infer_norm(self, r):
+        """||x||, ||X||_F, ||x||_1, norm(x, p), norm1(X) (matrixcalculus.org: Σ|entries|)."""
         a = r.kids[0]
+        if isinstance(r.data, Raw):  # norm(x, p)
+            p = self.const_value(r.data)
+            if p not in (1, 2):
+                raise ParseError(f"`{self.snip(r)}`: norm(x, p) is supported for p = 1 and p = 2 "
+                                 f"(and ||X||_F for the Frobenius norm)")
+            r.data = str(p)
+        if r.data == "1" and not self.is_vector(a) and not self.is_scalar(a):
+            raise ShapeError(
+                f"`{self.snip(r)}`: the 1-norm of a matrix (its largest column sum of |entries|) is not "
+                f"supported; for the sum of the |entries| write sum(abs({self.snip(a)})) or norm1({self.snip(a)})"
+            )
         if r.data == "2" and not self.is_vector(a) and not self.is_scalar(a):
             raise ShapeError(
                 f"`{self.snip(r)}`: the spectral norm of a matrix is not supported; "
@@ -712,7 +745,17 @@ class _Builder:
         return E.power(kids[0], r.data)
 
     def build_norm(self, r, kids):
+        if r.data in ("1", "entries"):  # ||x||_1 = sum(abs(x)): the subgradient sign(0) = 0 at a kink
+            return E.sum_entries(E.func("abs", kids[0]))
         return E.power(E.inner(kids[0], kids[0]), Fraction(1, 2))
+
+    def build_spower(self, r, kids):
+        a, b = kids
+        return E.func("exp", E.mul(b, E.func("log", a)))
+
+    def build_sepower(self, r, kids):
+        a, b = kids
+        return E.func("exp", E.hadamard(b, E.func("log", a)))
 
     def build_call(self, r, kids):
         f, a = r.data, kids[0]
@@ -814,13 +857,14 @@ _READING_TRIES = 400  # readings tried at most when the default kinds do not fit
 
 
 def _sym_names(raw: Raw) -> list:
-    out, stack = [], [raw]
+    """The names of the symbols, each once, in order of appearance."""
+    out, stack = {}, [raw]
     while stack:
         n = stack.pop()
-        if n.op == "sym" and n.data not in out:
-            out.append(n.data)
+        if n.op == "sym":
+            out.setdefault(n.data)
         stack.extend(reversed(n.kids))
-    return out
+    return list(out)
 
 
 def _count_names(raw: Raw) -> set:
@@ -883,14 +927,18 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     for n in indexed:
         readings[n].append(("scalar" if readings[n][0][0] == "vector" else "vector", 1))
     free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
+    for n in free:  # a bold name (LaTeX \mathbf{x}) is not a scalar: only its array readings
+        if decls.is_bold(n):
+            readings[n] = [("vector", 0)] if n in indexed else kind_readings(n, bold=True)
+    plain = [n for n in free if not decls.is_bold(n)]  # the names the notes on defaults are about
     counts = _count_names(raw)
-    defaults = {n: ("scalar" if n in counts else (readings.get(n) or kind_readings(n))[0][0]) for n in free}
+    defaults = {n: ("scalar" if n in counts and not decls.is_bold(n) else (readings.get(n) or kind_readings(n))[0][0]) for n in free}
     count_notes = [f"{n} is read as a scalar (a count, divided by or dividing a number); declare vector={n} otherwise"
                    for n in sorted(counts & set(free))]
     try:
         best = attempt(defaults)
-        notes = _default_notes(best, free, defaults, attempt) + _vector_notes(best, free, defaults, attempt)
-        return best.builder, best.raw, count_notes + notes
+        notes = _default_notes(best, plain, defaults, attempt) + _vector_notes(best, plain, defaults, attempt)
+        return best.builder, best.raw, count_notes + best.builder.notes + notes
     except ShapeError as err:
         first_error = err
 
@@ -954,7 +1002,7 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
                         pass
         if scalar_only:
             found = [f for f in found if f.scalar]
-        lowercase = {n: "scalar" for n in flexible if n.split("_", 1)[0][0].islower()}
+        lowercase = {n: "scalar" for n in flexible if n.split("_", 1)[0][0].islower() and not decls.is_bold(n)}
         best = _choose(found, {**defaults, **lowercase}, attempt, cost)
         if best is not None:
             changed = [n for n in free if best.kinds[n] != defaults[n]]
@@ -963,8 +1011,9 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
                 f"the expression is not well formed; declare {_declaration(defaults[n], n)} or "
                 f"{_declaration(best.kinds[n], n)} to say so" for n in changed
             ]
-            unchanged = [n for n in free if n not in changed]
-            chosen = (best.builder, best.raw, count_notes + notes + _default_notes(best, unchanged, best.kinds, attempt))
+            unchanged = [n for n in plain if n not in changed]
+            chosen = (best.builder, best.raw, count_notes + best.builder.notes + notes
+                      + _default_notes(best, unchanged, best.kinds, attempt))
             if best.scalar:  # a loss is what the course differentiates: a scalar reading wins
                 return chosen
             fallback = fallback or chosen

@@ -315,6 +315,29 @@ def sign_out_of_sum(e):
     return e
 
 
+def constants_out_of_sum(e):
+    """Σ_i A b_i B = A (Σ_i b_i) B: factors at the ends of the body that do not depend on i
+    (scalars too) come out of the sum, where they can cancel with what is outside it."""
+    if not (isinstance(e, E.SumOver) and isinstance(e.body, E.MatMul)):
+        return e
+    body, i = e.body, e.index
+    outer_scalars = [s for s in body.scalars if i not in s.indices]
+    chain = list(body.chain)
+    lead = 0
+    while lead < len(chain) - 1 and i not in chain[lead].indices:
+        lead += 1
+    trail = len(chain)
+    while trail - 1 > lead and i not in chain[trail - 1].indices:
+        trail -= 1
+    if not outer_scalars and lead == 0 and trail == len(chain):
+        return e
+    inner_scalars = [s for s in body.scalars if i in s.indices]
+    inner = E.mul(E.Const(body.coeff), *inner_scalars, *chain[lead:trail])
+    if i not in inner.indices:
+        return e
+    return E.mul(*outer_scalars, *chain[:lead], E.sum_over(i, e.n, inner), *chain[trail:])
+
+
 push_transpose.quiet = orient_scalar.quiet = linear_through.quiet = True  # bookkeeping, not teaching
 
 RULES = (
@@ -355,6 +378,12 @@ def _fixed_point(e: E.Expr, rules, record: list | None = None) -> E.Expr:
 def simplify(e: E.Expr, record: list | None = None) -> E.Expr:
     """The display normal form: transposes at the leaves, like terms collected."""
     return _fixed_point(e, RULES, record)
+
+
+def constants_outside_sums(e: E.Expr) -> E.Expr:
+    """simplify, with factors that do not depend on a sum's index taken out of it: solve
+    needs Σ⁻¹ (Σ_i b_i) to cancel Σ⁻¹; the printed gradient keeps the course's Σ_i Σ⁻¹ b_i."""
+    return _fixed_point(e, RULES + (constants_out_of_sum,))
 
 
 # ---------------------------------------------------------------- full normal form

@@ -22,7 +22,7 @@ from .display import display
 from .differential import rule_text
 from .identify import Pullback, pull_matmul
 from .printing.numpy import to_numpy
-from .printing.text import to_latex, to_text, to_unicode
+from .printing.text import latex_aligned, latex_display, latex_lhs, to_latex, to_text, to_unicode
 from .simplify import simplify
 
 def _d_rules(fired) -> str:
@@ -53,6 +53,7 @@ class Step:
     result: E.Expr | None = None  # the last line: the derivative read off
     result_name: str = ""  # ∇f, J, ∂f/∂t
     lhs: str = "df"
+    result_latex: str = ""  # the result's name in LaTeX, spelled as the right-hand sides spell it
 
     def _show(self, e, fmt):
         return {"text": to_text, "unicode": to_unicode, "latex": to_latex}[fmt](e)
@@ -68,8 +69,7 @@ class Step:
             return ""
         name = self.result_name
         if fmt == "latex":
-            name = {"∇f": "\\nabla f"}.get(name, name.replace("∂", "\\partial "))
-            return f" \\;\\Rightarrow\\; {name} = {self._show(self.result, fmt)}"
+            return f" \\;\\Rightarrow\\; {self.result_latex or name} = {self._show(self.result, fmt)}"
         if fmt == "text":
             name = {"∇f": "grad f"}.get(name, name.replace("∂", "d"))
             return f"  =>  {name} = {self._show(self.result, fmt)}"
@@ -78,11 +78,18 @@ class Step:
     def numpy(self, context) -> str:
         return to_numpy(self.rhs, context=context)
 
+    def latex(self) -> str:
+        """The line as one equation: `\\mathrm{d}f = … \\Rightarrow \\nabla_{X} f = …`."""
+        return f"{_latex_lhs(self.lhs)} = {self.right('latex')}{self.conclusion('latex')}"
+
+    def _repr_latex_(self):
+        return latex_display(self.latex())
+
     def to_json(self, context) -> dict:
         out = {
             "rule": self.rule,
             "text": f"{self.lhs} = {self.right('text')}{self.conclusion('text')}",
-            "latex": f"{self.lhs} = {self.right('latex')}{self.conclusion('latex')}",
+            "latex": self.latex(),
             "numpy": self.numpy(context),
         }
         if self.result is not None:
@@ -93,7 +100,7 @@ class Step:
 
 @dataclass
 class Derivation:
-    """The steps for one variable, printable as text, unicode, an align* block or JSON."""
+    """The steps for one variable, printable as text, unicode, an aligned block or JSON."""
 
     variable: E.Symbol
     f: E.Expr
@@ -117,42 +124,37 @@ class Derivation:
         rows = []
         for i, s in enumerate(self.steps):
             starts = i == 0 or s.result is not None or s.statement is not None
-            lhs = _latex_lhs(s.lhs) if starts else ""
-            rule = f" && \\text{{{_latex_text(s.rule)}}}" if s.rule and s.statement is None else ""
-            rows.append(f"{lhs} &= {s.right('latex')}{s.conclusion('latex')}{rule}")
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+            rule = s.rule if s.rule and s.statement is None else ""
+            rows.append((_latex_lhs(s.lhs) if starts else "", s.right("latex") + s.conclusion("latex"), rule))
+        return latex_aligned(rows, comments_column=True)
 
     def __repr__(self):
         return f"<matcalc.Derivation wrt {self.variable.name}, {len(self.steps)} steps>\n{self.format('unicode')}"
 
     def _repr_latex_(self):
-        return self.format("latex")
+        return latex_display(self.format("latex"))
 
     def to_json(self):
         context = (self.f, self.variable, self.variable.differential())
         return {"wrt": self.variable.name, "steps": [s.to_json(context) for s in self.steps]}
 
 
+class Steps(list):
+    """The steps of a derivation (a list of Step) that Jupyter shows as the derivation."""
+
+    def __init__(self, derivation: Derivation):
+        super().__init__(derivation.steps)
+        self.derivation = derivation
+
+    def format(self, fmt: str = "text") -> str:
+        return self.derivation.format(fmt)
+
+    def _repr_latex_(self):
+        return self.derivation._repr_latex_()
+
+
 def _latex_lhs(lhs: str) -> str:
     return {"df": "\\mathrm{d}f", "d(∇f)": "\\mathrm{d}(\\nabla f)"}.get(lhs, lhs)
-
-
-_LATEX_TEXT = [
-    ("⁻¹", "$^{-1}$"), ("ᵀ", "$^\\top$"), ("ᵖ", "$^p$"), ("²", "$^2$"), ("⇒", "$\\Rightarrow$"),
-    ("⊙", "$\\odot$"), ("⊗", "$\\otimes$"), ("σ", "$\\sigma$"), ("∇", "$\\nabla$"),
-    ("−", "-"), ("–", "--"), ("_", "\\_"),
-]
-
-
-def _latex_text(s: str) -> str:
-    """A rule name for \\text{…}: plain ASCII LaTeX, so the block compiles anywhere."""
-    from .decls import GREEK_LETTER_NAMES
-
-    for k, v in _LATEX_TEXT:
-        s = s.replace(k, v)
-    for letter, name in GREEK_LETTER_NAMES.items():
-        s = s.replace(letter, f"$\\{name}$")
-    return s
 
 
 def _terms(e: E.Expr) -> list:
@@ -177,13 +179,14 @@ def derivation(result, name: str | None = None) -> Derivation:
         _scalar_steps(steps, df, x, dx, dv.expr)
     elif dv.kind == "derivative":
         steps.append(Step(f"df = D {dname} ⇒ D", E.mul(dv.expr, dx), result=dv.expr,
-                          result_name=f"∂f/∂{to_unicode(x)}"))
+                          result_name=f"∂f/∂{to_unicode(x)}", result_latex=latex_lhs("derivative", x.name)))
     elif dv.kind == "jacobian":
         fired = []
         tidy = display(simplify(df, fired), fired)
         if tidy != df:
             steps.append(Step(_simplify_rules(fired), tidy))
-        steps.append(Step(f"df = J {dname} ⇒ J", E.mul(dv.expr, dx), result=dv.expr, result_name="J"))
+        steps.append(Step(f"df = J {dname} ⇒ J", E.mul(dv.expr, dx), result=dv.expr, result_name="J",
+                          result_latex=latex_lhs("jacobian", x.name)))
     else:
         fired = []
         tidy = display(simplify(df, fired), fired)
@@ -199,7 +202,7 @@ def _scalar_steps(steps, df, x, dx, gradient):
     scalar_var = x.is_scalar
     if scalar_var:
         steps.append(Step(f"df = D {dname} ⇒ ∂f/∂{name} = D", E.mul(gradient, dx),
-                          result=gradient, result_name=f"∂f/∂{name}"))
+                          result=gradient, result_name=f"∂f/∂{name}", result_latex=latex_lhs("derivative", x.name)))
         return
     if any(_elementwise(t) for t in terms):
         fired = []
@@ -242,7 +245,8 @@ def _scalar_steps(steps, df, x, dx, gradient):
             rule += f"; {name} is symmetric, so ∇f = (G + Gᵀ)/2"
     else:
         rule = f"identification: df = gᵀ {dname} ⇒ ∇f = g"
-    steps.append(Step(rule, steps[-1].rhs, result=gradient, result_name="∇f"))
+    steps.append(Step(rule, steps[-1].rhs, result=gradient, result_name="∇f",
+                      result_latex=latex_lhs("gradient", x.name)))
 
 
 def _simplify_rules(fired: list) -> str:
@@ -291,7 +295,8 @@ def _without_repeats(steps: list) -> list:
             continue
         if same and s.result is not None and len(out) > 2:
             prev = out.pop()
-            s = Step(f"{prev.rule}; {s.rule}", s.rhs, result=s.result, result_name=s.result_name, lhs=s.lhs)
+            s = Step(f"{prev.rule}; {s.rule}", s.rhs, result=s.result, result_name=s.result_name, lhs=s.lhs,
+                     result_latex=s.result_latex)
         out.append(s)
     return out
 
@@ -315,5 +320,5 @@ def hessian_derivation(hres, name: str | None = None) -> Derivation:
     if block is not None and x.cols == 1:
         dn = to_unicode(dx)
         steps.append(Step(f"d(∇f) = H {dn} ⇒ H; d²f = {dn}ᵀ H {dn}", E.mul(block, dx),
-                          result=block, result_name="H", lhs="d(∇f)"))
+                          result=block, result_name="H", lhs="d(∇f)", result_latex=latex_lhs("hessian", x.name)))
     return Derivation(x, hres.f, _without_repeats(steps))

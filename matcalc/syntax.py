@@ -26,7 +26,8 @@ MAX_DEPTH = 400
 # Call-style nodes (tr, det, sum, softmax, …) come from expr.CALLS.
 OPERATIONS = {
     "logdet": "logdet", "sqrt": "sqrt", "inv": "inv", "diag": "diag", "norm": "norm",
-    "norm2": "norm", "normF": "norm", "eye": "eye", "ones": "ones",
+    "norm2": "norm", "normF": "norm", "norm1": "norm1", "eye": "eye", "ones": "ones",
+    "vector": "vector", "matrix": "matrix",
     **{name: name for name in E.CALLS},
 }
 FUNCTIONS = {**OPERATIONS, **{s: f.name for f in _functions.FUNCTIONS_LIST for s in f.spellings
@@ -43,7 +44,7 @@ def _prefix_names() -> str:
     """The FUNC terminal's alternatives: every word that applies without parentheses
     (`ln det X`, `tanh x`); Greek spellings such as σ are functions only before `(`."""
     words = set(OPERATIONS) | {s for s in FUNCTIONS if s.isascii() and s.isalpha() and s not in GREEK_NAMES}
-    words -= {"eye", "ones", "norm", "norm2", "normF"}
+    words -= {"eye", "ones", "norm", "norm2", "normF", "norm1", "vector", "matrix"}
     return "|".join(sorted(words, key=lambda w: (-len(w), w)))
 
 
@@ -108,25 +109,48 @@ def pair_norm_bars(text: str) -> str:
     number, `)` or a postfix); otherwise it opens a new one: `||(||W||^2) x||`.
     """
     out, i, depth, bars = [], 0, 0, 0
+    last = ""  # the last character written that is not a space (linear in the text's length)
     while i < len(text):
         width = 2 if text.startswith("||", i) else (1 if text[i] == "‖" else 0)
-        before = "".join(out).rstrip()
-        after_operand = bool(before) and (before[-1].isalnum() or before[-1] in ")]'ᵀ¹²³⟫⟧}_")
+        after_operand = bool(last) and (last.isalnum() or last in ")]'ᵀ¹²³⟫⟧}_")
         if text[i] == "|" and not width:  # a single bar: |X| (det) or |x| (abs), paired alike
             closing = bars > 0 and after_operand
             bars += -1 if closing else 1
-            out.append("⟧" if closing else "⟦")
+            out.append(last := "⟧" if closing else "⟦")
             i += 1
             continue
         if not width:
             out.append(text[i])
+            last = text[i] if not text[i].isspace() else last
             i += 1
             continue
         closing = depth > 0 and after_operand
         depth += -1 if closing else 1
-        out.append(("⟫" if closing else "⟪") + " " * (width - 1))
+        last = "⟫" if closing else "⟪"
+        out.append(last + " " * (width - 1))
         i += width
     return "".join(out)
+
+
+_FUNCTION_POWER = re.compile(r"(?<![\w.])([A-Za-z]+)\s*\^\s*(\d+|\{\s*\d+\s*\})\s*\(")
+
+
+def _function_powers(text: str) -> str:
+    """`tanh^2(x)`, `sin^2(x)` (a power of a function, as books print it) → `(tanh(x))^2`."""
+    out, pos = [], 0
+    for m in _FUNCTION_POWER.finditer(text):
+        if m.start() < pos or m.group(1) not in FUNCTIONS:
+            continue
+        depth, k = 1, m.end()
+        while k < len(text) and depth:
+            depth += (text[k] == "(") - (text[k] == ")")
+            k += 1
+        if depth:
+            continue  # unbalanced: the grammar reports it
+        out.append(text[pos:m.start()])
+        out.append(f"({m.group(1)}({text[m.end():k - 1]}))^{m.group(2)}")
+        pos = k
+    return "".join(out) + text[pos:]
 
 
 def course_spellings(text: str) -> str:
@@ -134,6 +158,9 @@ def course_spellings(text: str) -> str:
     accents as part of a name (ŷ → y_hat), the Unicode minus, the ones vector 1_n."""
     text = spell_accents(text).replace("−", "-")
     text = re.sub(r"(?<![\w.])1_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+)", r"ones_\1", text)
+    text = re.sub(r"∑(?!\s*[_ᵢⱼₖ])\s*", "sum ", text)  # a bare ∑: its index is read from the body
+    text = _function_powers(text)
+    text = re.sub(r"(‖|\|\|)\s*([₁₂])", lambda m: m.group(1) + "_" + "12"["₁₂".index(m.group(2))], text)  # ‖x‖₂
     return re.sub("[𝟏𝟙]", "ones_v", text)
 
 
@@ -260,6 +287,13 @@ def make_transformer(text: str, decls: Decls, differentials: set):
         base = word.split("_", 1)[0]
         if decls.declares(word) or word in GREEK_NAMES or word in differentials_words:
             return Raw("sym", (), start, end, word)
+        glued = next((dw for dw in sorted(differentials_words, key=len, reverse=True)
+                      if word.startswith(dw) and word[len(dw):].isalpha()), None)
+        if glued and not decls.declares(word):  # `dXX^{-1}` as printed: dX X⁻¹
+            rest = word[len(glued):]
+            letters = [Raw("sym", (), start + len(glued) + i, start + len(glued) + i + 1, spell_greek(c))
+                       for i, c in enumerate(rest)]
+            return Raw("word", [Raw("sym", (), start, start + len(glued), glued)] + letters, start, end)
         if word in ("I", "eye"):
             return Raw("identity", (), start, end)
         m = re.fullmatch(r"I_\{?([A-Za-z0-9]+)\}?", word)
@@ -293,6 +327,13 @@ def make_transformer(text: str, decls: Decls, differentials: set):
             new_last = Raw(op, [last], last.start, tok_end, data)
             return Raw("mul", r.kids[:-1] + [new_last], r.start, tok_end)
         return Raw(op, [r], r.start, tok_end, data)
+
+    def binary_postfix(op, r: Raw, e: Raw) -> Raw:
+        """A power whose exponent is an operand too (`a^b`); on a word it binds the last letter."""
+        if r.op == "word":
+            last = r.kids[-1]
+            return Raw("mul", r.kids[:-1] + [Raw(op, [last, e], last.start, e.end)], r.start, e.end)
+        return Raw(op, [r, e], r.start, e.end)
 
     def flat(op, a: Raw, b: Raw) -> Raw:
         # only the left operand is flattened: a product on the right came from parentheses,
@@ -384,14 +425,17 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 call = Raw("call", [arg], base.start, e.end, "exp")
                 return Raw("mul", r.kids[:-1] + [call], r.start, e.end) if r.op == "word" else call
             if e.op == "expname":
-                raise ParseError(
-                    f"exponents must be numbers; `^{e.data}` is not supported\n"
-                    f"{caret(text, e.start)}"
-                )
+                e = e.kids[0]
+            if _has_names(e):  # a^b: exp(b ln a), built once the kinds are known (shapes.py)
+                return binary_postfix("spower", r, e)
             return postfix("power", r, e.end, e)
 
         def epower(self, ch):
             r, _, e = ch
+            if e.op == "expname":
+                e = e.kids[0]
+            if _has_names(e):  # x.^y: exp.(y ⊙ ln x)
+                return binary_postfix("sepower", r, e)
             return postfix("epower", r, e.end, e)
 
         def superscript(self, ch):
@@ -452,6 +496,16 @@ def make_transformer(text: str, decls: Decls, differentials: set):
                 r = Raw("call", args, start, end, FUNCTIONS[name])
                 r.elementwise = True
                 return r
+            if word in ("vector", "matrix") and not decls.declares(word):  # matrixcalculus.org's
+                if len(args) != 1:  # vector(1): a vector of ones, its size inferred; matrix(c) alike
+                    raise ParseError(f"`{word}(c)` takes one scalar: c times the {word} of ones\n{caret(text, start)}")
+                return Raw("mul", [args[0], Raw("ones", (), start, end, word)], start, end)
+            if word in ("norm", "norm1") and not decls.declares(word):  # norm1(x), norm(x, p)
+                if len(args) > (1 if word == "norm1" else 2):
+                    raise ParseError(f"`{word}` takes {'one argument' if word == 'norm1' else 'x and p'}\n"
+                                     f"{caret(text, start)}")
+                order = "entries" if word == "norm1" else (args[1] if len(args) == 2 else None)
+                return Raw("norm", args[:1], start, end, order)
             if word in FUNCTIONS and not decls.declares(word):
                 return Raw("call", args, start, end, FUNCTIONS[word])
             if is_abstract(word) and len(args) == 1 and not decls.declares(word):
@@ -486,6 +540,11 @@ def make_transformer(text: str, decls: Decls, differentials: set):
             return Raw("norm", [arg], arg.start - 2, arg.end + 2 + (len(str(ch[1])) if sub else 0), sub)
 
     return ToRaw()
+
+
+def _has_names(r: Raw) -> bool:
+    """Does an exponent hold a name (`^b`, `^(n-1)`), not only numbers?"""
+    return any(n.op in ("sym", "word", "identity", "ones") for n in walk_raw(r))
 
 
 def depth(r: Raw) -> int:

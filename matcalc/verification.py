@@ -36,7 +36,7 @@ def _predictor(result, dv):
         return predict
 
     def predict(env, name, v, sizes):
-        value = evaluate(dv.expr, env, sizes)
+        value = dv.value(env, sizes)  # over the result's `where` names, if any
         if kind == "gradient":
             return np.array([[np.sum(value * v)]])
         if kind == "jacobian":
@@ -69,8 +69,10 @@ class VerifyReport:
         return f"<matcalc.VerifyReport {self.summary()}>"
 
     def _repr_latex_(self):
+        from .printing.text import latex_number
+
         verdict = "PASS" if self.passed else "FAIL"
-        return f"$\\text{{finite differences: {verdict}, max relative error }} {self.max_error:.1e}$"
+        return f"$\\text{{finite differences: {verdict}, max relative error }} {latex_number(self.max_error)}$"
 
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
@@ -92,7 +94,7 @@ def verify(result, points: int = 3, seed: int = 0, sizes: dict | None = None) ->
     for dv in result.derivatives:
         checks: list[FDCheck] = check_directional(
             result.f, {dv.name: dv.variable}, _predictor(result, dv), points=points, seed=seed,
-            sizes=sizes, extra=[dv.expr, dv.variable],
+            sizes=sizes, extra=[dv.variable] if dv.named is not None else [dv.expr, dv.variable],
         )
         report.checks.extend(checks)
     return report

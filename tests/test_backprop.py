@@ -158,11 +158,11 @@ def test_cli_backprop_and_graph():
                              "--format", "json"])
     data = json.loads(r.stdout)
     assert data["numbers"]["pass"]["gradients"]["W2"] == [4.0, 0.0]
-    r = runner.invoke(main, ["backprop", "--layer", "relu", "--input", "[2,-1]", "--upstream", "[-1,-2]"])
+    r = runner.invoke(main, ["backprop", "--layer", "relu", "--layer-input", "[2,-1]", "--upstream", "[-1,-2]"])
     assert "downstream = [-1.0, -0.0]" in r.stdout or "downstream = [-1.0, 0.0]" in r.stdout
     r = runner.invoke(main, ["backprop", "1/2 (y - sigmoid(w3^T sigmoid(W2 sigmoid(W1 x))))^2", "--wrt",
                              "W1,W2,w3", "--scalar", "y", "--dim", "W1=2x2,W2=2x2,w3=2", "--init", "zeros",
-                             "--data", "[[1,1,1],[5,2,0]]", "--order", "2,1", "--steps", "2", "--lr", "1"])
+                             "--data", "[[1,1,1],[5,2,0]]", "--order", "2,1", "--iterations", "2", "--lr", "1"])
     assert r.exit_code == 0 and "SGD step 2 (observation 1)" in r.stdout
     r = runner.invoke(main, ["graph", "(2x + y) z", "--scalar", "x,y,z", "--at", "x=10", "y=-2", "z=-4"])
     assert "df/dx = 2 z = -8" in r.stdout

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import matcalc
+from matcalc.verification import verify
 from matcalc.checking import check
 from matcalc.reading import symbols_of
 from seed_cases import SEED_CASES
@@ -397,3 +398,43 @@ def test_negative_seed_is_not_a_crash():
     except matcalc.MatcalcError:
         return
     assert r.diagnosis == "symmetric"
+
+
+# The course's left-hand sides, chains and glued differentials, as printed (newcomer trial 3)
+@pytest.mark.parametrize("expr,wrt,claim", [
+    ("f(X) = X^{-1}", "X", "dX^{-1} = -X^{-1} dXX^{-1}"),
+    ("det X", "X", "d(\\det X) = \\det X \\operatorname{tr}(X^{-1} dX)"),
+    ("det X", "X", "d\\det X = \\det X tr(X^{-1} dX)"),
+    ("tr(X^T A)", "X", "\\frac{\\partial \\mathcal{L}}{\\partial X} = A"),
+    ("x^T A x", "x", "\\mathfrak{J} = (A + A^T) x"),
+    ("tanh(x)", "x", "tanh'(x) = 1 - tanh(x)^2 = 1 - tanh^2(x)"),
+])
+def test_course_left_hand_sides(expr, wrt, claim):
+    decls = {"scalar": "x"} if "tanh" in expr else {}
+    assert matcalc.check(expr, wrt, claim, **decls), claim
+    wrong = claim.rsplit("=", 1)[0] + "= 2 (" + claim.rsplit("=", 1)[1] + ")"
+    assert not matcalc.check(expr, wrt, wrong, **decls), wrong
+
+
+def test_a_function_without_parentheses_ends_before_the_next_function():
+    r = matcalc.diff("det X tr(A X)", "X")  # det(X) · tr(A X), as books print it
+    assert matcalc.parse("det X tr(A X)") == matcalc.parse("det(X) tr(A X)")
+    assert verify(r).passed and any("next function" in n for n in r.notes)
+    assert matcalc.parse("ln det X") == matcalc.parse("ln(det(X))")
+
+
+def test_definitions_are_inlined_for_diff_and_solve():
+    r = matcalc.diff("\\hat{y} = X w; L = (y - \\hat{y})^T (y - \\hat{y})", "w")
+    assert str(r) == str(matcalc.diff("(y - X w)^T (y - X w)", "w")) and verify(r).passed
+    assert any("substituted" in n for n in r.notes)
+    r = matcalc.diff("z = W x; L = sum(exp(z))", "W")
+    assert str(r) == str(matcalc.diff("sum(exp(W x))", "W")) and verify(r).passed
+
+
+def test_a_scalar_reading_never_changes_another_names_kind_in_silence():
+    """The ridge Hessian with `+ 2λ` (not 2λI) is wrong: reading w as a scalar would also
+    make X a vector, which is not the student's problem."""
+    r = matcalc.check("2 X^T (X w - y) + 2 lambda w", "w", "H = 2 X^T X + 2 lambda")
+    assert not r and "2 lambda I" in r.answer
+    assert matcalc.check("2 X^T (X w - y) + 2 lambda w", "w", "2 X^T X + 2 lambda I")
+    assert matcalc.check("tanh(t)", "t", "1 - tanh(t)^2")  # the scalar reading that stands

@@ -181,8 +181,8 @@ def test_layer_length_mismatch_is_a_clean_error():
 
     from matcalc import cli
 
-    for args in (["--layer", "relu", "--input", "[2,-1]", "--upstream", "[-1,-2,3]"],
-                 ["--layer", "linear", "--input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
+    for args in (["--layer", "relu", "--layer-input", "[2,-1]", "--upstream", "[-1,-2,3]"],
+                 ["--layer", "linear", "--layer-input", "[2,0,1]", "--weights", "[0.5, 1]", "--upstream", "-2"]):
         r = CliRunner().invoke(cli.main, ["backprop", *args])
         assert r.exit_code == 2 and "entries" in r.output
 
@@ -239,7 +239,7 @@ def test_abstract_backprop_is_the_delta_recursion():
     ("∇ x^T x", "wrt=x"),
     ("grad of x^T x", "wrt=x"),
     (r"\frac{\partial}{\partial x} x^T x", "wrt=x"),
-    ("x^T x + x^n", "exponents must be numbers"),
+    ("x^T x + x^n", "symbolic exponent is taken of scalars"),
     ("|x|", "||x||"),
 ])
 def test_unsupported_spellings_name_the_fix(expr, words):
@@ -257,3 +257,27 @@ def test_notes_say_which_kinds_were_chosen():
     assert verify(r).passed
     r = matcalc.diff("-n/2 ln det Σ", "Σ")
     assert r.kind == "gradient" and any("n is read as a scalar" in n for n in r.notes)
+
+
+def test_capital_F_called_is_the_courses_activation():
+    """The course (001) writes the layer as F(W x): an elementwise function, with a note;
+    declared a matrix, or used as one elsewhere, it is not read as a function in silence."""
+    r = matcalc.diff("(y - F(W x))^T (y - F(W x))", "W")
+    assert "F'" in str(r) and any("F(…)" in n for n in r.notes)
+    # the same derivative as the lowercase abstract f
+    lower = matcalc.diff("(y - f(W x))^T (y - f(W x))", "W")
+    assert str(r).replace("F", "f") == str(lower)
+    product = matcalc.diff("a^T F(x + y)", "x", matrix="F")  # declared: the product F (x + y)
+    assert str(product) == "F^T a" and verify(product).passed
+    with pytest.raises(MatcalcError, match="matrix=F"):
+        matcalc.parse("F(W x) + F x")
+
+
+@pytest.mark.parametrize("printed,plain", [
+    ("‖Xw − y‖₂²", "(X w - y)^T (X w - y)"),
+    ("‖w‖₁", "sum(abs(w))"),
+])
+def test_unicode_norm_subscripts(printed, plain):
+    assert matcalc.parse(printed) == matcalc.parse(plain)
+    r = matcalc.diff(printed, "w")
+    assert verify(r).passed

@@ -45,7 +45,7 @@ CATALOGUE = [
     ("no --wrt", ["diff", "x^T A x"], ["--wrt"]),
     ("empty expression", ["diff", "", "--wrt", "x"], ["empty"]),
     ("fractional matrix power", ["diff", "A^0.5", "--wrt", "A"], ["fractional powers"]),
-    ("symbolic exponent", ["diff", "x^n", "--wrt", "x"], ["exponents must be numbers"]),
+    ("symbolic exponent of a matrix", ["diff", "X^n", "--wrt", "X"], ["symbolic exponent", "X .^ n"]),
     ("inverse of zero", ["diff", "inv(A - A) x", "--wrt", "x"], ["zero matrix"]),
 ]
 
@@ -152,3 +152,18 @@ def test_mutated_inputs_give_clean_errors(base, pos, ch, op):
     else:
         text = base[:pos] + ch + base[pos + 1:]
     _outcome(text)
+
+
+def test_pi_is_a_number_and_a_missing_data_matrix_names_the_fix():
+    from click.testing import CliRunner
+
+    from matcalc.cli import main
+
+    r = CliRunner().invoke(main, ["diff", "\\pi x^2", "--wrt", "x", "--scalar", "x", "--at", "x=1"])
+    assert r.exit_code == 0 and "6.28319" in r.output, r.output
+    r = CliRunner().invoke(main, ["solve", "\\sum_{i=1}^n (y_i - w \\cdot x_i)^2", "--wrt", "w",
+                                  "--at", "x=[1,2]", "y=[2,3]"])
+    assert r.exit_code == 2 and "--scalar w" in r.output and "data matrix" in r.output, r.output
+    r = CliRunner().invoke(main, ["solve", "\\sum_{i=1}^n (y_i - w \\cdot x_i)^2", "--wrt", "w",
+                                  "--scalar", "w", "--at", "x=[1,2]", "y=[2,3]"])
+    assert r.exit_code == 0 and "w = 1.6" in r.output, r.output

@@ -134,7 +134,7 @@ def test_mini_batches_take_the_mean_over_the_batch():
 def test_cli_names_full_batch_gd_and_prints_a_table_per_step():
     runner = CliRunner()
     base = ["backprop", "(y - w x)^2", "--wrt", "w", "--scalar", "w,x,y", "--data", "[[1,2],[2,3]]",
-            "--at", "w=0", "--lr", "0.1", "--steps", "2"]
+            "--at", "w=0", "--lr", "0.1", "--iterations", "2"]
     r = runner.invoke(main, base + ["--optimizer", "gd"])
     assert r.exit_code == 0, r.output
     assert "GD step 1 (full batch: mean over 2 observations)" in r.stdout and "w = 1.2" in r.stdout

@@ -171,10 +171,10 @@ def test_ridge_needs_no_rank_assumption_and_works_for_wide_x():
     np.testing.assert_allclose(2 * X.T @ (X @ w - y) + 2 * 0.5 * w, 0, atol=1e-12)
 
 
-# 6. backprop never ignores --lr / --steps
+# 6. backprop never ignores --lr / --iterations
 def test_backprop_steps_on_the_at_observation():
     r = run(main, ["backprop", "(y - w x)^2", "--wrt", "w", "--scalar", "w,x,y", "--at", "w=0", "x=2", "y=3",
-                   "--lr", "1", "--steps", "1", "--format", "json"])
+                   "--lr", "1", "--iterations", "1", "--format", "json"])
     assert r.exit_code == 0, r.output
     steps = json.loads(r.stdout)["numbers"]["steps"]
     w, x, y = 0.0, 2.0, 3.0
@@ -193,3 +193,22 @@ def test_solve_at_gives_the_course_number():
     assert "w = 1.6" in r.stdout
     r = run(main, ["solve", "(y - w x)^T (y - w x)", "--wrt", "w", "--scalar", "w", "--at", "x=[1,2]"])
     assert r.exit_code == 2 and "--at needs a value for y" in r.output
+
+
+def test_gaussian_covariance_in_the_courses_sum_form():
+    """Σ̂ and μ̂ from the Σ_i form as the course prints it (newcomer trial 3): Σ⁻¹ comes out of
+    the sum, so multiplying through by Σ makes ∇f affine; compared with NumPy's formulas."""
+    from matcalc.classify import _instance
+
+    expr = ("-\\frac{n}{2} \\ln \\det \\Sigma - \\frac{1}{2} \\sum_{i=1}^{n} (x_i - \\mu)^\\mathsf{T} "
+            "\\Sigma^{-1} (x_i - \\mu)")
+    sol = matcalc.solve(expr, "μ,Σ", symmetric="Σ")
+    assert sol.checks["gradient_zero"] and sol.verdict.kind == "maximum"
+    mu = next(p for p in sol.pieces if p.variable.name == "mu")
+    assert str(mu.value) in ("(sum_i x_i) / n", "1/n (sum_i x_i)")
+    sizes, env = _instance(sol, np.random.default_rng(3))
+    X = env["X"]
+    mean = X.mean(axis=0).reshape(-1, 1)
+    np.testing.assert_allclose(env["mu"], mean)
+    R = X - mean.T
+    np.testing.assert_allclose(env["Sigma"], R.T @ R / X.shape[0], rtol=1e-9)

@@ -83,7 +83,7 @@ def test_latex_is_a_complete_align_block_in_ascii():
                              ("-n/2 ln det S - 1/2 tr(S^-1 M)", "S", {"symmetric": "S,M", "scalar": "n"}),
                              ("sum(log(1 + exp(-y .* (X w)))) + lambda w^T w", "w", {})]:
         tex = matcalc.diff(expr, wrt, **decls).derivation().format("latex")
-        assert tex.startswith("\\begin{align*}") and tex.endswith("\\end{align*}")
+        assert tex.startswith("\\begin{aligned}") and tex.endswith("\\end{aligned}")
         assert tex.isascii(), [c for c in tex if not c.isascii()]
         assert tex.count("\\left") == tex.count("\\right")
         assert tex.count("{") == tex.count("}")

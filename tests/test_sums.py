@@ -140,3 +140,47 @@ def test_generated_code_for_sums_runs_and_is_vectorized_where_it_can(expr, wrt):
         assert "for i in" not in src
     done = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# A summation sign without its index, as the course prints it, is the sum over the index
+# its body leaves free: the same tree as the explicit sum_i, with a note.
+IMPLICIT = [
+    ("sum (y_i - b)^2", "sum_i (y_i - b)^2", "b", {"scalar": "b,y_i"}),
+    ("∑ (y_i - w^T x_i)^2", "sum_i (y_i - w^T x_i)^2", "w", {}),
+    ("\\sum (y_i - \\hat{\\beta})^2 + \\lambda \\hat{\\beta}^2", "sum_i (y_i - β̂)^2 + λ β̂^2", "β̂", {}),
+    ("-n/2 ln det Σ - 1/2 Σ (x_i - μ)^T Σ^-1 (x_i - μ)", GAUSS, "μ", {"symmetric": "Σ"}),
+    ("-\\frac{1}{2} \\sum (x_i - \\mu)^T \\Sigma^{-1} (x_i - \\mu)",
+     "-1/2 sum_i (x_i - mu)^T Sigma^-1 (x_i - mu)", "μ", {"symmetric": "Σ"}),
+]
+
+
+@pytest.mark.parametrize("implicit,explicit,wrt,decls", IMPLICIT)
+def test_sum_without_index_is_the_sum_over_the_free_index(implicit, explicit, wrt, decls):
+    assert matcalc.parse(implicit, **decls) == matcalc.parse(explicit, **decls)
+    r = matcalc.diff(implicit, wrt, **decls)
+    assert any("sum over the observations" in n for n in r.notes), r.notes
+    assert verify(r).passed and r.derivatives[0].expr == matcalc.diff(explicit, wrt, **decls).derivatives[0].expr
+
+
+def test_sum_without_index_keeps_its_meanings_elsewhere():
+    assert isinstance(matcalc.parse("sum(x)"), E.Sum)  # no index inside: the sum of the entries
+    assert not any(isinstance(n, E.SumOver) for n in _nodes(matcalc.parse("(y_i - b)^2", scalar="b,y_i")))
+    sigma_times = matcalc.parse("Σ (x - μ)")  # no index inside: the matrix Σ times a vector
+    assert sigma_times.shape[1] == 1 and "Sigma" in sigma_times.symbols
+    with pytest.raises(MatcalcError, match="sum_i sum_j"):
+        matcalc.parse("sum (x_i - y_j)^2", scalar="x_i,y_j")
+
+
+def _nodes(e):
+    yield e
+    for a in e.args:
+        yield from _nodes(a)
+
+
+def test_unicode_output_tells_the_sum_sign_from_the_matrix():
+    """∑ (the summation sign) in Unicode output, Σ the covariance: both in one answer."""
+    r = matcalc.diff(GAUSS, "mu", vector="mu", symmetric="Sigma")
+    text = r.format("unicode")
+    assert "∑_i Σ⁻¹" in text
+    back = matcalc.parse(to_unicode(r.derivatives[0].expr), vector="mu", symmetric="Sigma")
+    assert _same(back, r.derivatives[0].expr)

@@ -112,7 +112,7 @@ def test_diff_with_steps_and_several_variables(client):
     assert [i["wrt"] for i in items] == ["x", "y"]
     for item in items:
         assert item["steps"][0]["rule"] == "take the differential"
-        assert item["steps_latex"].startswith("\\begin{align*}")
+        assert item["steps_latex"].startswith("\\begin{aligned}")
         assert "check" not in item
 
 

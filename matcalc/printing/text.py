@@ -245,6 +245,9 @@ class TextPrinter:
         return self.call("diag", self.p(e.arg, 0)), ATOM
 
     def _print_Func(self, e):
+        power = _symbolic_power(e)
+        if power is not None:
+            return self.symbolic_power(*power), POSTFIX
         f = functions.get(e.name, "printed name")
         name = self.function_name(f)
         if _square_matrix(e.arg) and f.matrix_meaning:
@@ -253,6 +256,11 @@ class TextPrinter:
 
     def function_name(self, f: functions.Function) -> str:
         return f.name
+
+    def symbolic_power(self, base: E.Expr, exponent: E.Expr, elementwise: bool) -> str:
+        """a^b, a^(b + 1), x.^y: how a symbolic power is written (and parsed back)."""
+        exp = self.p(exponent, ATOM)
+        return self.p(base, POSTFIX + 1) + (".^" if elementwise else "^") + exp
 
     # -- sums over observations
     def _print_SumOver(self, e):
@@ -273,6 +281,26 @@ class TextPrinter:
     def func_name(self, name: str) -> str:
         """The name of an operation that is not an elementwise function (softmax)."""
         return name
+
+
+def _symbolic_power(e: E.Func):
+    """(base, exponent, elementwise) when e is exp(b ln a) or exp.(y ⊙ ln x): how `a^b` and
+    `x.^y` are read, printed back as written; None otherwise."""
+    if e.name != "exp":
+        return None
+    arg = e.arg
+    if isinstance(arg, E.Hadamard) and len(arg.factors) == 2:
+        logs = [f for f in arg.factors if isinstance(f, E.Func) and f.name == "log"]
+        if len(logs) == 1:
+            other = next(f for f in arg.factors if f is not logs[0])
+            return logs[0].arg, other, True
+        return None
+    if isinstance(arg, E.MatMul) and not arg.chain:
+        logs = [f for f in arg.scalars if isinstance(f, E.Func) and f.name == "log"]
+        if len(logs) == 1:
+            rest = [f for f in arg.scalars if f is not logs[0]]
+            return logs[0].arg, E.mul(E.Const(arg.coeff), *rest), False
+    return None
 
 
 _SUP = str.maketrans("0123456789-/()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᐟ⁽⁾")
@@ -299,9 +327,10 @@ class UnicodePrinter(TextPrinter):
         from ..decls import GREEK_LETTER_NAMES
 
         base, sep, sub = n.partition("_")
+        digits = base[len(base.rstrip("0123456789")):]  # delta1 → δ1, as LaTeX gives δ_1
         for letter, spelled in GREEK_LETTER_NAMES.items():
-            if spelled == base:
-                base = letter
+            if spelled == base[:len(base) - len(digits)]:
+                base = letter + digits
                 break
         if sub in _ACCENT_MARKS:  # y_hat → ŷ, beta_hat → β̂
             return unicodedata.normalize("NFC", base + _ACCENT_MARKS[sub])
@@ -313,7 +342,7 @@ class UnicodePrinter(TextPrinter):
     def sqrt_name(self):
         return "√"
 
-    sigma = "Σ"
+    sigma = "∑"  # the summation sign, not the letter Σ (a covariance prints as Σ)
 
     def norm(self, u, sub):
         return f"‖{self.p(u, 0)}‖" + ("_F" if sub else "")
@@ -427,6 +456,10 @@ class LatexPrinter(TextPrinter):
     def _print_Kron(self, e):
         return f"{self.p(e.left, MUL + 1)} \\otimes {self.p(e.right, MUL + 1)}", MUL
 
+    def symbolic_power(self, base, exponent, elementwise):
+        circ = "\\circ " if elementwise else ""
+        return f"{self.p(base, POSTFIX + 1)}^{{{circ}{self.p(exponent, 0)}}}"
+
     def _print_Vec(self, e):
         return self.call("\\operatorname{vec}", self.p(e.arg, 0)), ATOM
 
@@ -444,3 +477,121 @@ def to_unicode(e: E.Expr) -> str:
 
 def to_latex(e: E.Expr) -> str:
     return LatexPrinter().doprint(e)
+
+
+# ---------------------------------------------------------------- LaTeX beyond one expression
+# What every object's LaTeX is built from: one spelling of a name (both sides of `=` alike),
+# one aligned block for several lines, numbers and plain text typeset as LaTeX.
+
+
+def latex_name(name: str) -> str:
+    """A variable's name as the right-hand sides print it: mu → \\mu, W1 → W_{1}, y_hat → \\hat{y}."""
+    return LatexPrinter().name(name)
+
+
+def latex_lhs(kind: str, name: str, f: str = "f") -> str:
+    """The left-hand side of a derivative of `f` wrt `name`: \\nabla_{\\mu} f, J_{x},
+    \\frac{\\partial f}{\\partial \\lambda}, the vec Jacobian, the Hessian \\nabla^2_{x} f or its block
+    H_{x,y} (name = 'x,y'), df."""
+    x = ",".join(latex_name(n) for n in name.split(","))
+    return {
+        "gradient": f"\\nabla_{{{x}}} {f}",
+        "jacobian": f"J_{{{x}}}",
+        "vec-jacobian": f"\\frac{{\\partial \\operatorname{{vec}} F}}{{\\partial \\operatorname{{vec}} {x}}}",
+        "derivative": f"\\frac{{\\partial {f}}}{{\\partial {x}}}",
+        "hessian": f"H_{{{x}}}" if "," in name else f"\\nabla^2_{{{x}}} {f}",
+    }.get(kind, f"\\mathrm{{d}}{f}")
+
+
+def latex_aligned(rows, comments_column: bool = False) -> str:
+    """Several lines as one `aligned` block (renders inside $…$, $$…$$ and KaTeX alike).
+    Each row is (lhs, rhs) or (lhs, rhs, comment); an empty lhs continues the line above, a
+    rhs None makes a line of the comment alone. Comments (plain text) follow after a space,
+    or in a column of their own."""
+    lines = []
+    for row in rows:
+        lhs, rhs, *comment = row
+        gap = " && " if comments_column else " \\quad "
+        tail = f"{gap}\\text{{{latex_text(comment[0])}}}" if comment and comment[0] else ""
+        lines.append(f"{lhs} &= {rhs}{tail}" if rhs is not None else f"&{tail}")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def latex_display(body: str) -> str:
+    """The string a `_repr_latex_` returns: one line inline, an aligned block displayed."""
+    return f"$${body}$$" if "\\begin{" in body else f"${body}$"
+
+
+def latex_number(v: float, digits: int = 2) -> str:
+    """1.4e-11 → 1.4\\times10^{-11}: numbers typeset, not in programmers' notation."""
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.{digits + 1}g}"
+    s = f"{v:.{digits - 1}e}"
+    mantissa, _, exponent = s.partition("e")
+    exponent = int(exponent)
+    if exponent == 0:
+        return mantissa
+    return f"{mantissa}\\times10^{{{exponent}}}"
+
+
+_TEXT_ESCAPES = {"\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "_": "\\_", "^": "\\textasciicircum{}",
+                 "%": "\\%", "#": "\\#", "&": "\\&", "$": "\\$", "~": "\\textasciitilde{}"}
+_TEXT_MATH = {
+    "⁻¹": "^{-1}", "⁻ᵀ": "^{-\\top}", "⁻": "^{-}", "ᵀ": "^\\top", "ᵖ": "^p", "ᵗ": "^t", "ⁿ": "^n", "²": "^2", "³": "^3", "⁴": "^4",
+    "⇒": "\\Rightarrow", "→": "\\to", "←": "\\leftarrow", "↦": "\\mapsto", "⊙": "\\odot",
+    "⊗": "\\otimes", "⊘": "\\oslash", "∇": "\\nabla", "∂": "\\partial", "∘": "\\circ", "·": "\\cdot",
+    "×": "\\times", "√": "\\surd", "‖": "\\|", "⟨": "\\langle", "⟩": "\\rangle", "≠": "\\neq",
+    "≥": "\\geq", "≤": "\\leq", "≻": "\\succ", "≺": "\\prec", "⪰": "\\succeq", "⪯": "\\preceq",
+    "≈": "\\approx", "≫": "\\gg", "≪": "\\ll", "∈": "\\in", "∞": "\\infty", "±": "\\pm", "Σ": "\\Sigma",
+    "∑": "\\sum", "…": "\\dots", "½": "\\tfrac{1}{2}", "′": "'", "𝟙": "\\mathbf{1}", "𝟏": "\\mathbf{1}",
+    **{d: f"^{i}" for i, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "ᵢ": "_i", "ⱼ": "_j", "ₖ": "_k", "₁": "_1", "₂": "_2",
+}
+_TEXT_PLAIN = {"−": "-", "–": "--", "—": "---"}
+
+
+def latex_text(s: str) -> str:
+    """Plain text (a rule name, a note) for \\text{…}: LaTeX's special characters escaped,
+    mathematical Unicode (ᵀ, ⊙, Greek letters) as inline math, so that it compiles anywhere."""
+    from ..decls import ACCENTS, GREEK_LETTER_NAMES
+
+    s = unicodedata.normalize("NFC", s)
+    out, math, i = [], [], 0  # a run of signs is one $…$ ({} between: no double superscript)
+
+    def flush():
+        if math:
+            out.append("$" + "{}".join(math) + "$")
+            math.clear()
+
+    while i < len(s):
+        two, ch = s[i:i + 2], s[i]
+        sign = _TEXT_MATH.get(two) or _TEXT_MATH.get(ch) or (
+            f"\\{GREEK_LETTER_NAMES[ch]}" if ch in GREEK_LETTER_NAMES else None)
+        if sign is not None:
+            math.append(sign)
+            i += 2 if two in _TEXT_MATH else 1
+            continue
+        if ch in ACCENTS and (math or (out and out[-1].isalpha())):  # β̂, y + a combining mark
+            accent = f"\\{ACCENTS[ch]}"
+            if math:
+                math[-1] = f"{accent}{{{math[-1]}}}"
+            else:
+                out[-1] = f"${accent}{{{out[-1]}}}$"
+            i += 1
+            continue
+        flush()
+        if ch in _TEXT_ESCAPES:
+            out.append(_TEXT_ESCAPES[ch])
+        elif ch in _TEXT_PLAIN:
+            out.append(_TEXT_PLAIN[ch])
+        elif ch.isascii():
+            out.append(ch)
+        else:  # an accented letter (ŷ), else its ASCII base, else its Unicode name
+            base, *marks = unicodedata.normalize("NFD", ch)
+            if len(marks) == 1 and marks[0] in ACCENTS and base.isascii():
+                out.append(f"$\\{ACCENTS[marks[0]]}{{{base}}}$")
+            else:
+                plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+                out.append(plain or f"[{unicodedata.name(ch, '?').lower()}]")
+        i += 1
+    flush()
+    return "".join(out)

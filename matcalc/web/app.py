@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any, Literal, Optional, Union
@@ -23,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
+from ..errors import error_body  # one error record for the API and the CLI's --format json
 from .pool import Busy, TimeLimit, WorkerDied, WorkerPool
 
 MAX_BODY = 256 * 1024  # bytes of one request body (a batch of /api/grade records included)
@@ -121,18 +121,6 @@ class CodegenRequest(Declarations):
     wrt: Optional[str] = Field(None, max_length=200, examples=["w"])
     backend: Literal["numpy", "torch", "jax"] = "numpy"
     name: str = Field("value_and_grad", max_length=80)
-
-
-_CARET = re.compile(r"^  (.*)\n  ( *)\^$", re.M)
-
-
-def error_body(kind: str, message: str) -> dict:
-    """{error, type, caret}: `caret` is {text, column} (0-based) for a message with a caret line."""
-    body: dict = {"error": message, "type": kind, "caret": None}
-    m = _CARET.search(message)
-    if m:
-        body["caret"] = {"text": m.group(1), "column": len(m.group(2))}
-    return body
 
 
 class BodyLimit:

@@ -77,7 +77,9 @@ def hessian(req: dict):
         try:
             derivations = [result.derivation(n) for n in result.wrt]
             data["steps"] = [d.to_json() for d in derivations]
-            data["steps_latex"] = "\n".join(d.format("latex") for d in derivations)
+            blocks = [d.format("latex") for d in derivations]  # one aligned block per variable
+            data["steps_latex"] = blocks[0] if len(blocks) == 1 else (
+                "\\begin{gathered}\n" + " \\\\[1em]\n".join(blocks) + "\n\\end{gathered}")
         except MatcalcError as err:
             data["steps_error"] = str(err)
     return data

@@ -139,6 +139,13 @@
       }
       box.appendChild(block);
     });
+    const where = items[0].bindings || [];  // a large answer's shared subexpressions, named once
+    if (where.length) {
+      const block = el("div", "result-item where");
+      block.appendChild(el("div", "label", t("where_line")));
+      for (const b of where) block.appendChild(math(b.name_latex + " = " + b.latex, true));
+      box.appendChild(block);
+    }
     const notes = items[0].notes || [];
     if (notes.length) {
       const ul = el("ul", "notes");
@@ -171,6 +178,7 @@
         parts.push(item.kind === "differential" ? item.differential_latex : item.lhs_latex + " = " + item.latex);
         if (item.kind !== "differential") parts.push(item.differential_latex);
         if (item.steps_latex) parts.push(item.steps_latex);
+        for (const b of item.bindings || []) parts.push(b.name_latex + " = " + b.latex);
       }
     }
     if (state.hessian && state.hessian.latex_all) parts.push("% " + t("hessian") + "\n" + state.hessian.latex_all);
@@ -215,7 +223,10 @@
       const box = clear($("hessian"));
       if (!a.ok) { showError(box, a.data); state.hessian = null; return; }
       state.hessian = a.data;
-      if (a.data.latex_all) box.appendChild(math(a.data.latex_all.includes("\n") ? "\\begin{gathered}" + a.data.latex_all.split("\n").join("\\\\") + "\\end{gathered}" : (a.data.blocks && a.data.blocks.length === 1 ? "H = " + a.data.latex_all : a.data.latex_all), true));
+      if (a.data.latex_all) {  // one block: H = …; several (or a matrix form): an aligned block
+        const tex = a.data.latex_all, one = a.data.blocks && a.data.blocks.length === 1;
+        box.appendChild(math(one && !tex.includes("\\begin{") ? "H = " + tex : tex, true));
+      }
       if (a.data.check) box.appendChild(el("div", "selfcheck " + (a.data.check.passed ? "pass" : "fail"), a.data.check.summary));
       for (const d of a.data.steps || []) {
         const ol = el("ol", "steps");
@@ -301,7 +312,7 @@
   }
 
   function renderBackprop(box, d) {
-    if (d.latex) box.appendChild(math(d.latex.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}"), true));
+    if (d.latex) box.appendChild(math(d.latex, true));
     if (d.check) box.appendChild(el("div", "selfcheck " + (d.check.passed ? "pass" : "fail"), d.check.summary));
     const numbers = d.numbers;
     if (!numbers) return;
