@@ -4,12 +4,15 @@ targets printed with their measured value and a met/missed column.
 Timing rules (the same for every library): each candidate is warmed up once (JIT
 compilation, grammar loading), then the candidates of one comparison are timed in
 interleaved rounds, so a slow spell of the shared machine hits them all alike; the
-figure is the median. Candidates are compared with others of the same library only
+figure is the median. The garbage collector stays on, with the heap that existed
+before the timing frozen (`frozen_heap`). Candidates are compared with others of the same library only
 (their thread pools keep spinning for a while after a call and would slow whatever
 runs next). Results of JAX are waited for (`block_until_ready`).
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import math
 import os
@@ -59,13 +62,27 @@ def median_time(fn, repeat: int, setup=None, warmup: int = 1, clock=time.perf_co
             setup()
         block(fn())
     times = []
-    for _ in range(repeats(repeat)):
-        if setup:
-            setup()
-        t0 = clock()
-        block(fn())
-        times.append(clock() - t0)
+    with frozen_heap():
+        for _ in range(repeats(repeat)):
+            if setup:
+                setup()
+            t0 = clock()
+            block(fn())
+            times.append(clock() - t0)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def frozen_heap():
+    """The garbage collector runs as usual, but the objects that exist before the timing (the
+    other libraries', the harness's) are frozen: a full collection then costs what the
+    measured calls allocate, not whatever else the process holds."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Timings(dict):
@@ -87,11 +104,12 @@ def interleaved(candidates: dict, repeat: int) -> Timings:
         block(fn())  # warm up, compile
     names = list(candidates)
     times = {name: [] for name in names}
-    for r in range(repeats(repeat)):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.perf_counter()
-            block(candidates[name]())
-            times[name].append(time.perf_counter() - t0)
+    with frozen_heap():
+        for r in range(repeats(repeat)):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                t0 = time.perf_counter()
+                block(candidates[name]())
+                times[name].append(time.perf_counter() - t0)
     out = Timings((name, statistics.median(t)) for name, t in times.items())
     out.samples = times
     return out
