@@ -3,8 +3,9 @@ start of the command.
 
     python benchmarks/bench_derive.py
 
-Times are CPU seconds (the machine is shared: wall time would count the other workers'
-load; on an idle machine the two agree). matcalc is timed as the command works: parse,
+In-process times are CPU seconds of the thread (the machine is shared: wall time would
+count the other workers' load; on an idle core the two agree). The cold start is wall
+time, the user's wait (its CPU time counts the threads NumPy starts), with CPU beside it. matcalc is timed as the command works: parse,
 derive and the printed text (the display pass runs when the result is formatted), notes
 included. SymPy differentiates the same expression (matcalc.to_sympy, built untimed)
 with a cold cache: clear_cache() before every call. Whether SymPy's answer is right is decided by central differences of f at a
@@ -157,12 +158,12 @@ def main() -> list:
     targets.append(Target("MLP Hessian, incl. printing", 10, "≤", "ms", t * 1e3, "2-layer sigmoid MLP, wrt W1,W2"))
 
     cs = cold_start()
-    print("\ncold start, median CPU (wall) ms: " + ", ".join(
-        f"{label} {cs[k][1] * 1e3:.0f} ({cs[k][0] * 1e3:.0f})" for k, label in
+    print("\ncold start, median wall (CPU) ms: " + ", ".join(
+        f"{label} {cs[k][0] * 1e3:.0f} ({cs[k][1] * 1e3:.0f})" for k, label in
         (("bare", "python -c pass"), ("check", 'matcalc diff "x^T A x" --wrt x'), ("no-check", "--no-check"))))
     for key, limit, label in (("check", 0.12, "self-check on"), ("no-check", 0.07, "--no-check")):
-        targets.append(Target(f"cold start over bare Python, {label}", limit, "≤", "s", cs[key][1] - cs["bare"][1],
-                              f"CPU time; wall: +{(cs[key][0] - cs['bare'][0]):.3f} s"))
+        targets.append(Target(f"cold start over bare Python, {label}", limit, "≤", "s", cs[key][0] - cs["bare"][0],
+                              f"wall time; CPU: +{(cs[key][1] - cs['bare'][1]):.3f} s (NumPy's threads count)"))
     print_targets(targets, "derivation targets")
     return targets
 

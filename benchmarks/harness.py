@@ -4,8 +4,8 @@ targets printed with their measured value and a met/missed column.
 Timing rules (the same for every library): each candidate is warmed up once (JIT
 compilation, grammar loading), then the candidates of one comparison are timed in
 interleaved rounds, so a slow spell of the shared machine hits them all alike; the
-figure is the median. The garbage collector stays on, with the heap that existed
-before the timing frozen (`frozen_heap`). Candidates are compared with others of the same library only
+figure is the median. The garbage collector stays on (a full collection before each
+series, untimed). Candidates are compared with others of the same library only
 (their thread pools keep spinning for a while after a call and would slow whatever
 runs next). Results of JAX are waited for (`block_until_ready`).
 """
@@ -62,7 +62,7 @@ def median_time(fn, repeat: int, setup=None, warmup: int = 1, clock=time.perf_co
             setup()
         block(fn())
     times = []
-    with frozen_heap():
+    with collected():
         for _ in range(repeats(repeat)):
             if setup:
                 setup()
@@ -73,16 +73,12 @@ def median_time(fn, repeat: int, setup=None, warmup: int = 1, clock=time.perf_co
 
 
 @contextlib.contextmanager
-def frozen_heap():
-    """The garbage collector runs as usual, but the objects that exist before the timing (the
-    other libraries', the harness's) are frozen: a full collection then costs what the
-    measured calls allocate, not whatever else the process holds."""
+def collected():
+    """A full collection before the timed calls (untimed); during them the garbage collector
+    runs as in any process (freezing the heap or disabling the collector would change what
+    the calls cost)."""
     gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    yield
 
 
 class Timings(dict):
@@ -104,7 +100,7 @@ def interleaved(candidates: dict, repeat: int) -> Timings:
         block(fn())  # warm up, compile
     names = list(candidates)
     times = {name: [] for name in names}
-    with frozen_heap():
+    with collected():
         for r in range(repeats(repeat)):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 t0 = time.perf_counter()
