@@ -144,13 +144,15 @@ class Target:
     unit: str  # "×", "s", "ms"
     measured: float | None = None
     note: str = ""  # why there is no measurement, or what the figure is over
+    spread: tuple | None = None  # quartiles of the per-round ratio, where there are rounds
 
     @property
     def status(self) -> str:
         if self.measured is None or math.isnan(self.measured):
             return "n/a"
         ok = self.measured <= self.limit if self.sense == "≤" else self.measured >= self.limit
-        return "met" if ok else "MISSED"
+        noisy = self.spread is not None and self.spread[0] <= self.limit <= self.spread[1]
+        return ("met" if ok else "MISSED") + ("*" if noisy else "")
 
     def _fmt(self, v: float) -> str:
         if self.unit == "×":
@@ -162,15 +164,17 @@ class Target:
     def row(self, width: int) -> str:
         measured = self._fmt(self.measured) if self.status != "n/a" else "-"
         limit = f"{self.sense} {self._fmt(self.limit)}"
-        return f"{self.name:{width}}  {limit:>11}  {measured:>10}  {self.status:6}  {self.note}"
+        return f"{self.name:{width}}  {limit:>11}  {measured:>10}  {self.status:7}  {self.note}"
 
 
 def print_targets(targets, title: str = "targets") -> None:
     width = max([len(t.name) for t in targets] + [6])
     print(f"\n{title}")
-    print(f"{'target':{width}}  {'limit':>11}  {'measured':>10}  {'status':6}  note")
+    print(f"{'target':{width}}  {'limit':>11}  {'measured':>10}  {'status':7}  note")
     for t in targets:
         print(t.row(width))
+    if any(t.status.endswith("*") for t in targets):
+        print("* the per-round ratios' quartiles straddle the limit: within this machine's noise")
 
 
 def versions() -> str:
