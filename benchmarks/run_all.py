@@ -38,5 +38,5 @@ if __name__ == "__main__":
     harness.print_targets(targets, "=== every target of issue 20 ===")
     counts = {s: sum(t.status.rstrip("*") == s for t in targets) for s in ("met", "MISSED", "n/a")}
     noisy = sum(t.status.endswith("*") for t in targets)
-    print(f"\n{counts['met']} met, {counts['MISSED']} missed ({noisy} of these verdicts within the noise), "
-          f"{counts['n/a']} not measured; run took {time.perf_counter() - t0:.0f} s")
+    print(f"\n{counts['met']} met, {counts['MISSED']} missed, {counts['n/a']} not measured "
+          f"({noisy} verdicts within the noise, marked *); run took {time.perf_counter() - t0:.0f} s")
