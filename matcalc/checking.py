@@ -172,12 +172,24 @@ _GRADIENT_LHS = re.compile(
 _DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\\]|[A-Za-z\u0370-\u03ff])")
 
 
+# second order: `d^2L =`, `d²f =` (the second differential), `H =`, `∇²f =`, `\nabla^2 f =`,
+# `\frac{\partial^2 L}{\partial w \partial w^T} =`, `Hess f =` (the Hessian)
+_SECOND_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\})\s*(?:\^\s*\{?\s*2\s*\}?|²)")
+_HESSIAN_LHS = re.compile(r"^\s*(?:H(?:_\{?\w*\}?)?\s*(?:\([^=]*\))?\s*$|Hess\b|(?:∇|\\nabla)\s*(?:\^\s*\{?\s*2\s*\}?|²)|"
+                          r"\\frac\s*\{\s*(?:∂|\\partial|d)\s*\^\s*\{?\s*2|∂²)")
+
+
 def claim_form(text: str):
-    """(the claim without its left-hand side, 'gradient' | 'differential' | None)."""
+    """(the claim without its left-hand side, 'gradient' | 'differential' | 'hessian' |
+    'second differential' | None)."""
     parts = top_level_parts(text)
     if len(parts) < 2 or not parts[0].strip():
         return text, None
     lhs, body = parts[0], parts[-1]
+    if _SECOND_DIFFERENTIAL_LHS.match(lhs):
+        return body, "second differential"
+    if _HESSIAN_LHS.match(lhs):
+        return body, "hessian"
     if _GRADIENT_LHS.match(lhs):
         return body, "gradient"
     if _DIFFERENTIAL_LHS.match(lhs):
@@ -291,6 +303,10 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     lowercase names read as vectors are scalars (`1 - tanh(t)^2` for `tanh(t)`, the course's
     scalar label y in `-log σ(y wᵀx)`), is judged under that reading, which the verdict names."""
     decls = Decls.from_arguments(decls, kw)
+    body, form = claim_form(claim)
+    if form in ("hessian", "second differential") and _scalar_f(expr, wrt, decls):
+        return _check_second_order(expr, wrt, claim, body, form, decls, seed % 2**32)
+    # (`H = …` for a gradient given as the expression is its Jacobian: the first-order check)
     report = _check(expr, wrt, claim, decls, seed=seed, _assuming=_assuming)
     if report.correct or _assuming:
         return report
@@ -448,6 +464,61 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
                          f"(each row of a matrix): a one-hot label or a distribution, as cross-entropy "
                          f"assumes")
         report.notes.append(f"without that assumption {what} is {report.answer}")
+        return report
+    diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
+    return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
+
+
+def _scalar_f(expr, wrt, decls) -> bool:
+    from .api import prepare
+
+    try:
+        return prepare(expr, wrt, decls, {})[0].is_scalar
+    except MatcalcError:
+        return False
+
+
+def _check_second_order(expr, wrt, claim, body, form, decls, seed) -> CheckReport:
+    """A claim written `H = …` / `∇²f = …` (the Hessian) or `d²f = …` (the second
+    differential, in d{wrt} twice) judged against the Hessian, not the gradient."""
+    from .printing.text import to_text, to_unicode
+    from .second_order import hessian
+
+    h = hessian(expr, wrt, decls)
+    if len(h.variables) != 1:
+        raise DeclarationError("check one variable at a time: wrt= names a single variable")
+    name = h.wrt[0]
+    if form == "hessian" and not h.blocks:
+        raise DeclarationError(f"{name} is a matrix: its second derivative is the bilinear form d²f; "
+                               f"write the claim as d²f = … (in d{name})")
+    expected = h.expr if form == "hessian" else h.second_differential
+    lhs = "H = " if form == "hessian" else "d²f = "
+    report = CheckReport(expr, name, claim, False, form, lhs.replace("²", "^2") + to_text(expected),
+                         lhs + to_unicode(expected), notes=list(h.notes))
+    what = f"the Hessian with respect to {name}" if form == "hessian" else f"the second differential (in d{name})"
+    result = h.first
+    try:
+        claimed = _parse_claim(body, result, decls, form == "second differential")
+    except ShapeError as err:
+        return _wrong(report, "shape", f"the claim is not well formed with these sizes: {err}", None)
+    if claimed.shape != expected.shape:
+        return _wrong(report, "shape", f"the claim has shape {E.fmt_shape(claimed.shape)} but {what} has shape "
+                      f"{E.fmt_shape(expected.shape)}", None)
+    if form == "second differential" and not claimed.has_differential:
+        return _wrong(report, "shape", f"the claim has no d{name} in it: {what} is {report.answer_unicode}", None)
+    if form == "hessian" and claimed.has_differential:
+        return _wrong(report, "differential", f"the claim contains d{name}, but {what} is the matrix H of "
+                      f"d²f = d{name}ᵀ H d{name}, without differentials", None)
+    if equal(claimed, expected):
+        report.correct, report.reason = True, f"the claim is {what} (equal normal forms)"
+        return report
+    try:
+        points = _sample([result.f, expected, claimed], seed, POINTS)
+    except NoValidPoint:
+        raise MatcalcError("could not find points where the expression and the claim are defined") from None
+    if max(_error_at(claimed, expected, p, sizes) for sizes, p in points) <= RTOL:
+        report.correct = True
+        report.reason = f"the claim is {what} (equal values at {len(points)} random points)"
         return report
     diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
     return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))

@@ -205,6 +205,8 @@ def _expression(ctx, param, value):
                 text = fh.read().strip()
         except OSError as err:
             raise click.BadParameter(f"cannot read {text[1:]}: {err.strerror}") from None
+        except UnicodeDecodeError as err:
+            raise click.BadParameter(f"cannot read {text[1:]}: it is not UTF-8 text (byte {err.start})") from None
     kind = (ctx.find_root().obj or {}).get("input", "auto")
     if kind == "latex":
         from .errors import MatcalcError

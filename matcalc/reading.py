@@ -129,17 +129,10 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"write a double sum as two sums, sum_{i} sum_{j} …; a sum over all entries "
                          f"x_{{{i}{j}}} of a matrix is sum(…) of the matrix: Σ_{i}{j} (x_{i}{j} - a_{i}{j})² is "
                          f"sum((X - A) .^ 2) = ‖X - A‖_F^2")
-    parts = top_level_parts(text)
-    if len(parts) > 2 or (len(parts) == 2 and not _LEFT_SIDE.match(text)
-                          and not re.match(r"\s*(d|∂|∇|grad)", text)):
-        return _chain(parts, decls, differentials, shape, latex, notes, named)
-    text, lhs = _without_left_side(text)
-    if lhs and notes is not None:
-        notes.append(f"`{lhs.strip()} =` is the name of the function: the right-hand side is differentiated")
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput
 
-    if latex or (latex is None and looks_like_latex(text)):
+    if latex or (latex is None and looks_like_latex(text)):  # left-hand sides are read once translated
         translated = from_latex(text)
         bold = bold_names(text)
         if bold:
@@ -148,6 +141,14 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
             return parse(translated, decls, differentials, shape, latex=False, notes=notes, named=named)
         except ParseError as err:
             raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
+
+    parts = top_level_parts(text)
+    if len(parts) > 2 or (len(parts) == 2 and not _LEFT_SIDE.match(text)
+                          and not re.match(r"\s*(d|∂|∇|grad)", text)):
+        return _chain(parts, decls, differentials, shape, False, notes, named)
+    text, lhs = _without_left_side(text)
+    if lhs and notes is not None:
+        notes.append(f"`{lhs.strip()} =` is the name of the function: the right-hand side is differentiated")
 
     prepared = pair_norm_bars(course_spellings(text))
     try:

@@ -928,8 +928,8 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
         readings[n].append(("scalar" if readings[n][0][0] == "vector" else "vector", 1))
     free = [n for n in _sym_names(raw) if not decls.declares(n) and n not in differential_names]
     for n in free:  # a bold name (LaTeX \mathbf{x}) is not a scalar: only its array readings
-        if decls.is_bold(n):
-            readings[n] = [("vector", 0)] if n in indexed else kind_readings(n, bold=True)
+        if decls.is_bold(n) and n not in indexed:  # bold y in y_i says y is a vector: y_i may be an entry
+            readings[n] = kind_readings(n, bold=True)
     plain = [n for n in free if not decls.is_bold(n)]  # the names the notes on defaults are about
     counts = _count_names(raw)
     defaults = {n: ("scalar" if n in counts and not decls.is_bold(n) else (readings.get(n) or kind_readings(n))[0][0]) for n in free}

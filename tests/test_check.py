@@ -438,3 +438,24 @@ def test_a_scalar_reading_never_changes_another_names_kind_in_silence():
     assert not r and "2 lambda I" in r.answer
     assert matcalc.check("2 X^T (X w - y) + 2 lambda w", "w", "2 X^T X + 2 lambda I")
     assert matcalc.check("tanh(t)", "t", "1 - tanh(t)^2")  # the scalar reading that stands
+
+
+@pytest.mark.parametrize("claim,right", [
+    ("d^2L = dw^T 2X^T X dw", True),
+    ("d²L = 2 dw^T X^T X dw", True),
+    ("d^2L = -2 (y - Xw)^T X dw", False),  # the first differential is not d²L
+    ("H = 2 X^T X", True),
+    ("\\nabla^2 L = 2X^T X", True),
+    ("\\frac{\\partial^2 L}{\\partial w \\partial w^T} = 2 X^T X", True),
+    ("H = X^T X", False),
+])
+def test_second_order_claims_are_judged_against_the_hessian(claim, right):
+    """d²L = … and H = … claims (newcomer trial 4): judged against the Hessian, which is
+    itself checked against finite differences of the gradient."""
+    from matcalc.second_order import hessian
+    from matcalc.verification import verify_hessian
+
+    assert verify_hessian(hessian("(y - Xw)^T (y - Xw)", "w")).passed
+    r = matcalc.check("(y - Xw)^T (y - Xw)", "w", claim)
+    assert bool(r) is right, (claim, r.reason)
+    assert r.kind in ("hessian", "second differential")

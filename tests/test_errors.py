@@ -179,3 +179,22 @@ def test_solve_for_a_name_that_is_not_in_f_says_to_define_it():
     r = CliRunner().invoke(cli.main, ["solve", "L(y, \\hat{y}) = \\frac{1}{m}(y - \\hat{y})^T (y - \\hat{y})",
                                       "--wrt", "w"])
     assert r.exit_code == 2 and "ŷ = X w; L =" in r.output, r.output
+
+
+def test_a_file_that_is_not_utf8_is_bad_input(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"x^T \xff x")
+    r = CliRunner().invoke(cli.main, ["diff", f"@{bad}", "--wrt", "x"])
+    assert r.exit_code == 2 and "not UTF-8" in r.output, r.output
+
+
+@pytest.mark.parametrize("text,plain,wrt", [
+    ("\\mathcal{L} = x^T x", "x^T x", "x"),
+    ("\\ln L(x \\mid \\mu, \\Sigma) = -\\frac{n}{2} \\ln \\det \\Sigma", "-n/2 ln det Σ", "Σ"),
+])
+def test_latex_left_hand_sides(text, plain, wrt):
+    import matcalc
+    from matcalc.verification import verify
+
+    r = matcalc.diff(text, wrt)
+    assert str(r) == str(matcalc.diff(plain, wrt)) and verify(r).passed
