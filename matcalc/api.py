@@ -6,6 +6,8 @@ a scalar variable) → simplify. The result prints in every notation and evaluat
 """
 from __future__ import annotations
 
+import re
+
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -554,6 +556,7 @@ def _definitions_inlined(text: str, notes: list) -> str:
     intermediates substituted into the last statement (backprop keeps them as its schedule)."""
     from .program import inline, is_definition, plain_statements, split_statements
 
+    text = _where_first(text)
     if len(split_statements(text)) < 2:
         return text
     parts = plain_statements(text)
@@ -564,6 +567,25 @@ def _definitions_inlined(text: str, notes: list) -> str:
     notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
                  f"statement (backprop keeps named intermediates as its schedule)")
     return whole
+
+
+_WHERE = re.compile(r"\s*(?:,|\bwhere\b|\\text\{\s*where\s*\})\s*(?:\\quad\s*)?")
+
+
+def _where_first(text: str) -> str:
+    """`-(y ln p + (1 - y) ln(1 - p)), p = σ(w x)` (a definition after the loss, as books write
+    it, also `where p = …`) → `p = σ(w x); -(y ln p + …)`."""
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth:
+            continue
+        m = _WHERE.match(text, k) if ch in ",w\\" else None
+        if m and m.end() > k:
+            rest = text[m.end():]
+            if re.match(r"[A-Za-z\u0370-\u03ff\\][\w{}\\]*\s*=(?!=)", rest) and "=" not in text[:k]:
+                return f"{rest}; {text[:k]}"
+    return text
 
 
 def as_expr(expr) -> E.Expr:

@@ -41,6 +41,9 @@ def _without_left_side(text: str):
     return text[m.end():], m.group(0)[:-1]
 
 
+_GOAL = re.compile(r"\s*(?:\\rightarrow|\\to|→|->)\s*\\?(?:min|max|arg\s*min|arg\s*max)(?![A-Za-z]).*$", re.S)
+
+
 def top_level_parts(text: str) -> list:
     """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
     parts, depth, last = [], 0, 0
@@ -67,6 +70,8 @@ def _chain(parts, decls, differentials, shape, latex, notes, named) -> E.Expr:
 
     from .numeric import NoValidPoint, evaluate, sample_point
 
+    for part in parts:  # each part well formed on its own first: its own error, with its own caret
+        parse(part, decls=decls, **kw)
     # one reading of the names for every part: the kinds and sizes of the chain read as a whole
     together: dict = {}
     joint = " + ".join(f"0 ({p})" if k else f"({p})" for k, p in enumerate(parts))
@@ -129,6 +134,12 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"write a double sum as two sums, sum_{i} sum_{j} …; a sum over all entries "
                          f"x_{{{i}{j}}} of a matrix is sum(…) of the matrix: Σ_{i}{j} (x_{i}{j} - a_{i}{j})² is "
                          f"sum((X - A) .^ 2) = ‖X - A‖_F^2")
+    goal = _GOAL.search(text)
+    if goal:  # `L(w) → min_w`, as the course states a problem: the loss is what is differentiated
+        text = text[:goal.start()]
+        if notes is not None:
+            notes.append(f"`{goal.group(0).strip()}` is dropped: the loss before it is differentiated "
+                         f"(matcalc solve finds the optimum)")
     decls = decls or Decls()
     from lark.exceptions import UnexpectedInput
 

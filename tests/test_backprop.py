@@ -168,3 +168,13 @@ def test_cli_backprop_and_graph():
     assert "df/dx = 2 z = -8" in r.stdout
     r = runner.invoke(main, ["backprop", "x^T W", "--wrt", "W"])
     assert r.exit_code == 2 and "scalar loss" in r.output
+
+
+def test_backprop_with_an_abstract_activation_says_the_check_was_skipped():
+    from click.testing import CliRunner
+
+    from matcalc.cli import main
+
+    r = CliRunner().invoke(main, ["backprop", "1/2 (y - f(W_2 f(W_1 x)))^T (y - f(W_2 f(W_1 x)))",
+                                  "--wrt", "W_1,W_2"])
+    assert r.exit_code == 0 and "check: skipped" in r.output, r.output

@@ -295,3 +295,19 @@ def test_a_chain_of_equal_expressions_is_read_once(chain, plain, decls):
     assert any("chain" in n for n in r.notes)
     with pytest.raises(MatcalcError, match="not equal"):
         matcalc.diff("f(t) = tanh(t) = t", "t")
+
+
+@pytest.mark.parametrize("written,plain,wrt,decls", [
+    ("-(y ln p + (1 - y) ln(1 - p)), p = sigmoid(w x)", "-(y ln sigmoid(w x) + (1 - y) ln(1 - sigmoid(w x)))",
+     "w", {"scalar": "y,w,x"}),
+    ("-(y ln p + (1 - y) ln(1 - p)) where p = sigmoid(w^T x)",
+     "-(y ln sigmoid(w^T x) + (1 - y) ln(1 - sigmoid(w^T x)))", "w", {"scalar": "y"}),
+    ("\\|y - Xw\\|^2 \\rightarrow \\min_{w}", "(y - X w)^T (y - X w)", "w", {}),
+    ("(y - Xw)^T (y - Xw) → min_w", "(y - X w)^T (y - X w)", "w", {}),
+])
+def test_definitions_after_the_loss_and_the_goal(written, plain, wrt, decls):
+    """`…, p = σ(w x)` / `where p = …` (a definition after the loss) and `→ min_w` (the
+    problem's goal), as the course prints them."""
+    r = matcalc.diff(written, wrt, **decls)
+    assert str(r) == str(matcalc.diff(plain, wrt, **decls)) and verify(r).passed
+    assert r.notes
