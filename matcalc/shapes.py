@@ -930,6 +930,11 @@ def kinds_from_context(prepared, raw, decls, differentials, shape):
     for n in free:  # a bold name (LaTeX \mathbf{x}) is not a scalar: only its array readings
         if decls.is_bold(n) and n not in indexed:  # bold y in y_i says y is a vector: y_i may be an entry
             readings[n] = kind_readings(n, bold=True)
+    transposed = {k.data for r in walk_raw(raw) if r.op in ("transpose", "inverse_transpose")
+                  for k in r.kids if k.op == "sym"}
+    for n in free:  # αᵀ X α: a Greek name written transposed is a vector first (ᵀ of a scalar says nothing)
+        if n in transposed and n not in readings and is_greek(n) and n.split("_", 1)[0][0].islower():
+            readings[n] = [("vector", 0), ("scalar", 1)]
     plain = [n for n in free if not decls.is_bold(n)]  # the names the notes on defaults are about
     counts = _count_names(raw)
     defaults = {n: ("scalar" if n in counts and not decls.is_bold(n) else (readings.get(n) or kind_readings(n))[0][0]) for n in free}
@@ -1095,13 +1100,17 @@ def _default_notes(reading, free, defaults, attempt) -> list:
     for n in free:
         if not is_greek(n):
             continue
-        for kind, _ in kind_readings(n)[1:]:
+        usual = kind_readings(n)[0][0]
+        why = (f"the default for {'uppercase' if n[0].isupper() else 'lowercase'} Greek" if defaults[n] == usual
+               else f"it is written transposed, {pretty_name(n)}ᵀ")
+        for kind, _ in kind_readings(n):
+            if kind == defaults[n]:
+                continue
             try:
                 other = attempt({**defaults, n: kind})
             except (ShapeError, ParseError):
                 continue
-            if other.scalar == reading.scalar:
-                notes.append(f"{pretty_name(n)} is read as a {defaults[n]} (the default for "
-                             f"{'uppercase' if n[0].isupper() else 'lowercase'} Greek); declare "
+            if other.scalar == reading.scalar or defaults[n] != usual:
+                notes.append(f"{pretty_name(n)} is read as a {defaults[n]} ({why}); declare "
                              f"{kind}={pretty_name(n)} if it is a {kind}")
     return notes

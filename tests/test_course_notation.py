@@ -311,3 +311,15 @@ def test_definitions_after_the_loss_and_the_goal(written, plain, wrt, decls):
     r = matcalc.diff(written, wrt, **decls)
     assert str(r) == str(matcalc.diff(plain, wrt, **decls)) and verify(r).passed
     assert r.notes
+
+
+def test_a_greek_name_written_transposed_is_a_vector():
+    """`\\alpha^T X A X \\alpha` (the course uses α as a vector there): αᵀ says vector, with a note;
+    declared a scalar it is one."""
+    r = matcalc.diff("\\alpha^T X A X \\alpha", "X")
+    import re
+
+    assert str(r) == re.sub(r"\ba\b", "alpha", str(matcalc.diff("a^T X A X a", "X"))) and verify(r).passed
+    assert any("transposed" in n for n in r.notes)
+    assert matcalc.parse("\\alpha^T X A X \\alpha", scalar="α").shape != (1, 1)
+    assert matcalc.parse("λ w^T w").shape == (1, 1) and "lambda" in matcalc.parse("λ w^T w").symbols
