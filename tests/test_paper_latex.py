@@ -65,8 +65,10 @@ def test_bold_names_are_vectors_or_matrices_not_scalars():
         assert r.kind == "gradient" and r.derivatives[0].variable.cols == 1 and not r.derivatives[0].variable.is_scalar
         assert not any("read as a scalar" in n for n in r.notes), r.notes
         assert verify(r).passed
-    plain = matcalc.diff(r"\beta^\top \beta", "beta")  # not bold: the Greek default, a scalar
+    plain = matcalc.diff(r"\beta \beta", "beta")  # not bold: the Greek default, a scalar
     assert plain.derivatives[0].variable.is_scalar
+    transposed = matcalc.diff(r"\beta^\top \beta", "beta")  # not bold but written βᵀ: a vector, with a note
+    assert not transposed.derivatives[0].variable.is_scalar and any("transposed" in n for n in transposed.notes)
     declared = matcalc.diff(r"\boldsymbol{\beta}^\top \boldsymbol{\beta}", "beta", scalar="beta")  # a declaration wins
     assert declared.derivatives[0].variable.is_scalar and verify(declared).passed
 
