@@ -215,6 +215,12 @@ def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool 
                     {**decls.dims, **ctx_dims}, decls.counts | observation_counts(result.f))
         claim = _parse(text, ctx, differentials=result.wrt)
     extra = sorted(set(symbols_of(claim)) - known)
+    loose = [n for n in extra if re.fullmatch(r"[a-z][A-Za-z0-9]*_\{?[ijkl]\}?", n)]
+    if loose:
+        raise DeclarationError(
+            f"the claim uses {', '.join(loose)} outside any sum over its index: a sum sign applies up to "
+            f"the next + or −, so write Σ_i (… + …) with parentheses around the whole body"
+        )
     if extra:
         raise DeclarationError(
             f"the claim uses {', '.join(extra)}, which {'does' if len(extra) == 1 else 'do'} "

@@ -15,6 +15,7 @@ import pytest
 
 import matcalc
 from matcalc.verification import verify
+from matcalc.errors import MatcalcError
 from matcalc.checking import check
 from matcalc.reading import symbols_of
 from seed_cases import SEED_CASES
@@ -459,3 +460,13 @@ def test_second_order_claims_are_judged_against_the_hessian(claim, right):
     r = matcalc.check("(y - Xw)^T (y - Xw)", "w", claim)
     assert bool(r) is right, (claim, r.reason)
     assert r.kind in ("hessian", "second differential")
+
+
+def test_an_observation_outside_its_sum_in_a_claim_is_named():
+    expr = ("-\\frac{n}{2} \\ln \\det \\Sigma - \\frac{1}{2} \\sum_{i=1}^{n} (x_i - \\mu)^T \\Sigma^{-1} "
+            "(x_i - \\mu)")
+    loose = "\\frac{1}{2} \\sum_{i=1}^{n} - \\Sigma^{-1} + \\Sigma^{-1} (x_i - \\mu) (x_i - \\mu)^T \\Sigma^{-1}"
+    with pytest.raises(MatcalcError, match="outside any sum"):
+        matcalc.check(expr, "Σ", loose, symmetric="Σ")
+    whole = "\\frac{1}{2} \\sum_{i=1}^{n} (- \\Sigma^{-1} + \\Sigma^{-1} (x_i - \\mu) (x_i - \\mu)^T \\Sigma^{-1})"
+    assert matcalc.check(expr, "Σ", whole, symmetric="Σ")
