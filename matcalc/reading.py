@@ -215,6 +215,11 @@ def _free_indices(r: Raw, bound=frozenset()) -> set:
     return out
 
 
+def _number(r: Raw) -> bool:
+    """1/2, 3, -1/2: what may stand before a summation sign in a product."""
+    return r.op == "num" or (r.op in ("div", "neg") and all(_number(k) for k in r.kids))
+
+
 def _implicit_sums(raw: Raw, text: str):
     """A summation sign written without its index, as the course often prints it:
     `\\sum (y_i - b)^2`, `sum (…)`, or a bare `Σ (x_i - μ)ᵀ …`, is the sum over the one index
@@ -245,6 +250,8 @@ def _implicit_sums(raw: Raw, text: str):
             return over(r.kids[0], r.start, r.end, bound) or r
         if r.op == "mul":
             for k, kid in enumerate(r.kids[:-1]):
+                if not all(_number(f) for f in r.kids[:k]):
+                    break  # (x_i - μ)ᵀ Σ (x_i - μ): a Σ after a factor like that is the matrix
                 if kid.op == "sym" and text[kid.start:kid.end] == "Σ":
                     rest = r.kids[k + 1:]
                     body = rest[0] if len(rest) == 1 else Raw("mul", rest, rest[0].start, rest[-1].end)

@@ -165,6 +165,8 @@ def test_sum_without_index_is_the_sum_over_the_free_index(implicit, explicit, wr
 def test_sum_without_index_keeps_its_meanings_elsewhere():
     assert isinstance(matcalc.parse("sum(x)"), E.Sum)  # no index inside: the sum of the entries
     assert not any(isinstance(n, E.SumOver) for n in _nodes(matcalc.parse("(y_i - b)^2", scalar="b,y_i")))
+    quadratic = matcalc.parse("(x_i - μ)^T Σ (x_i - μ)")  # Σ after a factor: the matrix, one observation
+    assert not any(isinstance(n, E.SumOver) for n in _nodes(quadratic)) and "Sigma" in quadratic.symbols
     sigma_times = matcalc.parse("Σ (x - μ)")  # no index inside: the matrix Σ times a vector
     assert sigma_times.shape[1] == 1 and "Sigma" in sigma_times.symbols
     with pytest.raises(MatcalcError, match="sum_i sum_j"):
