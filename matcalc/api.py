@@ -569,23 +569,27 @@ def _definitions_inlined(text: str, notes: list) -> str:
     return whole
 
 
-_WHERE = re.compile(r"\s*(?:,|\bwhere\b|\\text\{\s*where\s*\})\s*(?:\\quad\s*)?")
+_WHERE = re.compile(r"\s*(?:,\s*(?:where\b|\\text\{\s*where\s*\})?|where\b|\\text\{\s*where\s*\})\s*(?:\\quad\s*)?")
+_DEFINES = re.compile(r"[^\W\d][\w{}\\^]*\s*=(?!=)")
 
 
 def _where_first(text: str) -> str:
-    """`-(y ln p + (1 - y) ln(1 - p)), p = σ(w x)` (a definition after the loss, as books write
-    it, also `where p = …`) → `p = σ(w x); -(y ln p + …)`."""
-    depth = 0
+    """`-(y ln p + (1 - y) ln(1 - p)), p = σ(w x)` (definitions after the loss, as books write
+    them, also `where p = …`; several: `xᵀAx, A = BᵀB, B = C + D`) → `B = …; A = …; xᵀAx`:
+    each definition before the statements that use it."""
+    pieces, depth, last = [], 0, 0
     for k, ch in enumerate(text):
         depth += (ch in "([{") - (ch in ")]}")
-        if depth:
+        if depth or ch not in ",w\\":
             continue
-        m = _WHERE.match(text, k) if ch in ",w\\" else None
-        if m and m.end() > k:
-            rest = text[m.end():]
-            if re.match(r"[A-Za-z\u0370-\u03ff\\][\w{}\\]*\s*=(?!=)", rest) and "=" not in text[:k]:
-                return f"{rest}; {text[:k]}"
-    return text
+        m = _WHERE.match(text, k)
+        if m and m.end() > k and _DEFINES.match(text, m.end()) and (pieces or "=" not in text[:k]):
+            pieces.append(text[last:k])
+            last = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "; ".join(reversed(pieces[1:])) + "; " + pieces[0]
 
 
 def as_expr(expr) -> E.Expr:

@@ -187,7 +187,7 @@ def claim_form(text: str):
         return text, None
     lhs, body = parts[0], parts[-1]
     if _SECOND_DIFFERENTIAL_LHS.match(lhs):
-        return body, "second differential"
+        return body, "hessian" if "/" in lhs else "second differential"  # d²f/dx² is the derivative
     if _HESSIAN_LHS.match(lhs):
         return body, "hessian"
     if _GRADIENT_LHS.match(lhs):
@@ -204,11 +204,18 @@ def _mentions_differential(text: str, name: str) -> bool:
     return any(canonical_name(w) == name for w in words)
 
 
-def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool = False) -> E.Expr:
-    """The claim in the result's context; its own shape is kept so a wrong one can be named."""
+def _parse_claim(text: str, result: Result, decls: Decls, as_differential: bool = False,
+                 shape=None) -> E.Expr:
+    """The claim in the result's context; its own shape is kept so a wrong one can be named.
+    `shape` sizes a lone I (a Hessian claim `H = 2 I`)."""
     known = set(symbols_of(result.f)) | set(result.wrt)
     try:
-        claim = parse_like(text, result, decls, as_differential)
+        if shape is None:
+            claim = parse_like(text, result, decls, as_differential)
+        else:
+            from .api import parse_in_context
+
+            claim = parse_in_context(text, result.f, result.wrt, decls, shape)
     except ShapeError:
         ctx_dims = {n: s.shape for n, s in symbols_of(result.f).items()}
         ctx = Decls(set(decls.scalars), set(decls.vectors), set(decls.matrices), set(decls.symmetric),
@@ -309,6 +316,10 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     lowercase names read as vectors are scalars (`1 - tanh(t)^2` for `tanh(t)`, the course's
     scalar label y in `-log σ(y wᵀx)`), is judged under that reading, which the verdict names."""
     decls = Decls.from_arguments(decls, kw)
+    claim = _claim_definitions(claim)
+    parts = top_level_parts(claim)
+    if len(parts) > 2 or (len(parts) == 2 and claim_form(claim)[1] is None and not _is_name(parts[0])):
+        return _check_chain(expr, wrt, parts, decls, seed)
     body, form = claim_form(claim)
     if form in ("hessian", "second differential") and _scalar_f(expr, wrt, decls):
         return _check_second_order(expr, wrt, claim, body, form, decls, seed % 2**32)
@@ -394,6 +405,8 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
                 form = "differential"
         except MatcalcError:
             pass
+    if form == "differential" and not _mentions_differential(body, dv.name) and dv.kind != "differential":
+        form = None  # `dist = …`, cs231n's `dW = …`: a name on the left, no dW in the claim: the gradient
     kind, expected = dv.kind, dv.expr
     if form == "differential" and kind != "differential":
         # `dL = 2 (y - Xw)^T X dw + …`: the claim is the differential, and so is the answer
@@ -475,6 +488,42 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
     return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
 
 
+_NAME_LHS = re.compile(r"\s*\\?[^\W\d][\w'{}\\]*\s*(\([^=]*\))?\s*$")
+
+
+def _is_name(text: str) -> bool:
+    """`g`, `f'(x)`, `\\mathfrak{J}`: a left-hand side that only names the answer."""
+    return bool(_NAME_LHS.match(text))
+
+
+def _claim_definitions(claim: str) -> str:
+    """`df = tr(Gᵀ dX), G = 2X` (or `where G = 2X`): the definitions substituted into the claim."""
+    from .api import _definitions_inlined
+
+    parts = top_level_parts(claim)
+    if len(parts) < 3:
+        return _definitions_inlined(claim, []) if len(parts) == 2 and "," in parts[0] else claim
+    head, rest = parts[0], "=".join(parts[1:])
+    inlined = _definitions_inlined(rest, [])
+    return claim if inlined == rest else f"{head}={inlined}"
+
+
+def _check_chain(expr, wrt, parts, decls, seed) -> CheckReport:
+    """A claim `∇f = 3X = 2X` (or `a = b` with no name on the left): every part is judged, and
+    the claim is right only if each one is (the first wrong part is the verdict)."""
+    lhs = parts[0] if (claim_form(parts[0] + "= 0")[1] is not None or _is_name(parts[0])) else None
+    claims = [f"{lhs}={p}" for p in parts[1:]] if lhs is not None else parts
+    last = None
+    for c in claims:
+        last = check(expr, wrt, c, decls, seed=seed)
+        if not last:
+            if len(claims) > 1:
+                last.reason = f"the part `{c.strip()}` of the chain is wrong: {last.reason}"
+            return last
+    last.claim = " = ".join(p.strip() for p in parts)
+    return last
+
+
 def _scalar_f(expr, wrt, decls) -> bool:
     from .api import prepare
 
@@ -504,7 +553,8 @@ def _check_second_order(expr, wrt, claim, body, form, decls, seed) -> CheckRepor
     what = f"the Hessian with respect to {name}" if form == "hessian" else f"the second differential (in d{name})"
     result = h.first
     try:
-        claimed = _parse_claim(body, result, decls, form == "second differential")
+        claimed = _parse_claim(body, result, decls, form == "second differential",
+                               shape=expected.shape if form == "hessian" else None)
     except ShapeError as err:
         return _wrong(report, "shape", f"the claim is not well formed with these sizes: {err}", None)
     if claimed.shape != expected.shape:

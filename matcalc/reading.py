@@ -5,7 +5,7 @@ import dataclasses
 import re
 
 from . import expr as E
-from .decls import Decls, pretty_name
+from .decls import Decls, is_greek, pretty_name
 from .errors import MatcalcError, ParseError, ShapeError
 from .latex_input import bold_names, from_latex, looks_like_latex
 from .shapes import kinds_from_context
@@ -21,6 +21,17 @@ _DIVIDED_BY_DX = re.compile(rf"/\s*(\(\s*(d|∂)\s?{_LETTER}\s*\)|\(*(d|∂){_LE
 # `L(w) =`, `f(x, y) =`, `f =`: the name of the function before its definition
 _LEFT_SIDE = re.compile(r"^\s*((ln|log)\s+)?[A-Za-z\u0370-\u03ff][A-Za-z0-9_']*(\{[A-Za-z0-9]*\})?\s*"
                         r"(\([^()=]*\))?\s*=(?!=)")  # `ln L(x | μ, Σ) =` too
+
+
+def _names_the_function(text: str) -> bool:
+    """`L(w) =`, `f =`: a name for what follows; `sigmoid(x) = …` is a formula to compare, not a name."""
+    from .syntax import FUNCTIONS
+
+    m = _LEFT_SIDE.match(text)
+    if not m:
+        return False
+    name = re.match(r"\s*(?:(?:ln|log)\s+)?([^\s({=]+)", m.group(0)).group(1)
+    return name not in FUNCTIONS
 
 
 def _top_level_equals(text: str) -> int:
@@ -41,7 +52,7 @@ def _without_left_side(text: str):
     return text[m.end():], m.group(0)[:-1]
 
 
-_GOAL = re.compile(r"\s*(?:\\rightarrow|\\to|→|->)\s*\\?(?:min|max|arg\s*min|arg\s*max)(?![A-Za-z]).*$", re.S)
+_GOAL = re.compile(r"\s*(?:\\rightarrow|\\to|→|->)\s*\\?(?:min|max|arg\s*min|arg\s*max)(?![A-Za-z(]|\s*\().*$", re.S)
 
 
 def top_level_parts(text: str) -> list:
@@ -59,7 +70,7 @@ def _chain(parts, decls, differentials, shape, latex, notes, named) -> E.Expr:
     """`f(t) = tanh(t) = 2/(1 + e^{-2t}) - 1`, as the course writes a definition: the name on
     the left dropped, the first right-hand side read, the others checked equal to it by numbers
     (a chain whose parts differ is an error, never one part chosen in silence)."""
-    if _LEFT_SIDE.match(parts[0] + "=") and not re.match(r"\s*(d|∂|∇|grad)", parts[0]):
+    if _names_the_function(parts[0] + "=") and not re.match(r"\s*(d|∂|∇|grad)", parts[0]):
         parts = parts[1:]
     if any(not p.strip() for p in parts):
         raise ParseError("an `=` with nothing on one side: write the expression to differentiate")
@@ -154,7 +165,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
             raise ParseError(f"{err}\n(read from LaTeX as: {translated})") from None
 
     parts = top_level_parts(text)
-    if len(parts) > 2 or (len(parts) == 2 and not _LEFT_SIDE.match(text)
+    if len(parts) > 2 or (len(parts) == 2 and not _names_the_function(text)
                           and not re.match(r"\s*(d|∂|∇|grad)", text)):
         return _chain(parts, decls, differentials, shape, False, notes, named)
     text, lhs = _without_left_side(text)
@@ -174,7 +185,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise
     if depth(raw) > MAX_DEPTH:
         raise ParseError(f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)")
-    raw, found_sums = _implicit_sums(raw, prepared)
+    raw, found_sums = _implicit_sums(raw, prepared, decls)
     found_sums += _capital_functions(raw, prepared)
     raw = _prefix_arguments(raw, prepared, found_sums)
     builder, raw, found = kinds_from_context(prepared, raw, decls, differentials, shape)
@@ -215,12 +226,18 @@ def _free_indices(r: Raw, bound=frozenset()) -> set:
     return out
 
 
-def _number(r: Raw) -> bool:
-    """1/2, 3, -1/2: what may stand before a summation sign in a product."""
-    return r.op == "num" or (r.op in ("div", "neg") and all(_number(k) for k in r.kids))
+def _before_sum_sign(r: Raw) -> bool:
+    """What may stand before a summation sign in a product: 1/2, -1/2, 1/n, 1/(2m), λ."""
+    if r.op in ("num", "neg", "mul"):
+        return all(_before_sum_sign(k) for k in r.kids)
+    if r.op == "div":
+        return all(_before_sum_sign(k) for k in r.kids)
+    if r.op == "sym":  # a count (n, m, N) or a lowercase Greek constant (λ)
+        return len(r.data) == 1 or (is_greek(r.data) and r.data[0].islower())
+    return False
 
 
-def _implicit_sums(raw: Raw, text: str):
+def _implicit_sums(raw: Raw, text: str, decls: Decls):
     """A summation sign written without its index, as the course often prints it:
     `\\sum (y_i - b)^2`, `sum (…)`, or a bare `Σ (x_i - μ)ᵀ …`, is the sum over the one index
     its body leaves free (Σ_i), never the sum of the entries of one observation's term.
@@ -243,6 +260,8 @@ def _implicit_sums(raw: Raw, text: str):
                      f"to say so; sum(…) of one observation's entries would not contain {index})")
         return Raw("sumover", [body], start, end, (index, "n"))  # the size n, as for sum_i
 
+    sigma_count = sum(1 for r in walk_raw(raw) if r.op == "sym" and r.data == "Sigma")
+
     def visit(r: Raw, bound: frozenset) -> Raw:
         inner = bound | {r.data[0]} if r.op == "sumover" else bound
         r.kids = [visit(k, inner) for k in r.kids]
@@ -250,9 +269,10 @@ def _implicit_sums(raw: Raw, text: str):
             return over(r.kids[0], r.start, r.end, bound) or r
         if r.op == "mul":
             for k, kid in enumerate(r.kids[:-1]):
-                if not all(_number(f) for f in r.kids[:k]):
+                if not all(_before_sum_sign(f) for f in r.kids[:k]):
                     break  # (x_i - μ)ᵀ Σ (x_i - μ): a Σ after a factor like that is the matrix
-                if kid.op == "sym" and text[kid.start:kid.end] == "Σ":
+                if kid.op == "sym" and text[kid.start:kid.end] == "Σ" and not (
+                        decls.declares("Sigma") and sigma_count == 1):  # declared, written once: the matrix
                     rest = r.kids[k + 1:]
                     body = rest[0] if len(rest) == 1 else Raw("mul", rest, rest[0].start, rest[-1].end)
                     s = over(body, kid.start, r.end, bound)
@@ -280,6 +300,20 @@ def _capital_functions(raw: Raw, text: str) -> list:
     return notes
 
 
+_SCALAR_CALLS = {"tr", "trace", "Tr", "det", "sum", "logsumexp", "norm", "norm1"}
+
+
+def _ends_argument(function: str, factor: Raw) -> bool:
+    """Whether `factor` starts a new factor after `function x …`: a call whose value is a
+    number (det X tr(…)), or an elementwise function after an elementwise one (sin x cos x);
+    never a matrix-valued one (ln det Xᵀ diag(w) X, tr A exp(B) keep their argument)."""
+    from .functions import FUNCTIONS as ELEMENTWISE
+
+    if factor.op != "call":
+        return False
+    return factor.data in _SCALAR_CALLS or (function in ELEMENTWISE and factor.data in ELEMENTWISE)
+
+
 def _prefix_arguments(raw: Raw, text: str, notes: list) -> Raw:
     """A function written without parentheses takes the product after it up to the next
     function, as books print it: `det X tr(X^{-1} dX)` is det(X) · tr(X⁻¹ dX), not
@@ -292,7 +326,7 @@ def _prefix_arguments(raw: Raw, text: str, notes: list) -> Raw:
         r.kids = [visit(k) for k in r.kids]
         if r.op == "call" and len(r.kids) == 1 and r.kids[0].op == "mul" and prefix(r):
             factors = r.kids[0].kids
-            k = next((k for k, f in enumerate(factors) if k and f.op == "call"), None)
+            k = next((k for k, f in enumerate(factors) if k and _ends_argument(r.data, f)), None)
             if k is not None:
                 head = factors[:k]
                 arg = head[0] if len(head) == 1 else Raw("mul", head, head[0].start, head[-1].end)

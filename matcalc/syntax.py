@@ -132,14 +132,15 @@ def pair_norm_bars(text: str) -> str:
     return "".join(out)
 
 
-_FUNCTION_POWER = re.compile(r"(?<![\w.])([A-Za-z]+)\s*\^\s*(\d+|\{\s*\d+\s*\})\s*\(")
+_FUNCTION_POWER = re.compile(r"(?<![\w.])([A-Za-z]+)\^(\d+|\{\s*\d+\s*\})\(")
 
 
 def _function_powers(text: str) -> str:
-    """`tanh^2(x)`, `sin^2(x)` (a power of a function, as books print it) → `(tanh(x))^2`."""
+    """`tanh^2(x)`, `sin^2(x)` (a power of a function, as books print it) → `(tanh(x))^2`; only
+    written without a space, and never a Greek name (σ^2 (x − μ) is a variance times …)."""
     out, pos = [], 0
     for m in _FUNCTION_POWER.finditer(text):
-        if m.start() < pos or m.group(1) not in FUNCTIONS:
+        if m.start() < pos or m.group(1) not in FUNCTIONS or m.group(1) in GREEK_NAMES:  # σ^2 (…): a variance
             continue
         depth, k = 1, m.end()
         while k < len(text) and depth:

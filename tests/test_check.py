@@ -470,3 +470,19 @@ def test_an_observation_outside_its_sum_in_a_claim_is_named():
         matcalc.check(expr, "Σ", loose, symmetric="Σ")
     whole = "\\frac{1}{2} \\sum_{i=1}^{n} (- \\Sigma^{-1} + \\Sigma^{-1} (x_i - \\mu) (x_i - \\mu)^T \\Sigma^{-1})"
     assert matcalc.check(expr, "Σ", whole, symmetric="Σ")
+
+
+@pytest.mark.parametrize("expr,wrt,claim,right,decls", [
+    ("tr(X^T X)", "X", "3X = 2X", False, {}),  # every part of a chain is judged
+    ("tr(X^T X)", "X", "∇f = 3X = 2X", False, {}),
+    ("tr(X^T X)", "X", "df = 3 tr(X^T dX) = 2 tr(X^T dX)", False, {}),
+    ("tr(X^T X)", "X", "∇f = 2X = 2 X", True, {}),
+    ("tr(X^T X)", "X", "df = tr(G^T dX), G = 2X", True, {}),
+    ("tr(X^T X)", "X", "df = tr(G^T dX) where G = 2X", True, {}),
+    ("x^T A x", "x", "dist = (A + A^T) x", True, {}),  # a name starting with d, no dx: the gradient
+    ("1/2 tr((X W - Y)^T (X W - Y))", "W", "dW = X^T (X W - Y)", True, {}),
+    ("x^3", "x", "d^2f/dx^2 = 6x", True, {"scalar": "x"}),
+    ("x^T x", "x", "H = 2 I", True, {}),  # a lone I sized by the Hessian
+])
+def test_claim_forms_probed_adversarially(expr, wrt, claim, right, decls):
+    assert bool(matcalc.check(expr, wrt, claim, **decls)) is right, claim

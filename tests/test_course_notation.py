@@ -323,3 +323,27 @@ def test_a_greek_name_written_transposed_is_a_vector():
     assert any("transposed" in n for n in r.notes)
     assert matcalc.parse("\\alpha^T X A X \\alpha", scalar="α").shape != (1, 1)
     assert matcalc.parse("λ w^T w").shape == (1, 1) and "lambda" in matcalc.parse("λ w^T w").symbols
+
+
+# Readings probed adversarially (helper review of this stop's rules): each keeps its ordinary meaning.
+@pytest.mark.parametrize("written,plain,wrt,decls", [
+    ("sigma^2 (x + y)", "sigma^2 (x + y)", "x", {"scalar": "sigma,x,y"}),  # a variance, not sigmoid²
+    ("\\sigma^2 (x - \\mu)^T (x - \\mu)", "sigma^2 (x - mu)^T (x - mu)", "x", {"scalar": "sigma"}),
+    ("ln det X^T diag(w) X", "ln(det(X^T diag(w) X))", "w", {}),  # no split before a matrix-valued call
+    ("tr A exp(B X)", "tr(A exp(B X))", "X", {}),
+    ("sin x cos x", "sin(x) cos(x)", "x", {"scalar": "x"}),
+    ("1/n Σ (y_i - w^T x_i)^2", "1/n sum_i (y_i - w^T x_i)^2", "w", {}),
+    ("λ Σ (y_i - w^T x_i)^2", "λ sum_i (y_i - w^T x_i)^2", "w", {}),
+    ("tr(Σ x_i x_i^T)", "tr(Sigma x_i x_i^T)", "Σ", {"matrix": "Σ"}),  # declared, written once: the matrix
+    ("x^T A x, A = B^T B, B = C + D", "x^T (C + D)^T (C + D) x", "C", {}),
+    ("sigmoid(z), where z = w^T x", "sigmoid(w^T x)", "w", {}),
+])
+def test_readings_keep_their_ordinary_meaning(written, plain, wrt, decls):
+    r = matcalc.diff(written, wrt, **decls)
+    assert str(r) == str(matcalc.diff(plain, wrt, **decls)) and verify(r).passed
+
+
+def test_a_function_on_the_left_is_compared_not_dropped():
+    with pytest.raises(MatcalcError, match="not equal"):
+        matcalc.diff("sigmoid(x) = 1/(1 + exp(x))", "x", scalar="x")
+    assert verify(matcalc.diff("sigmoid(x) = 1/(1 + exp(-x))", "x", scalar="x")).passed
