@@ -214,7 +214,6 @@ def _inputs(f):
 
 
 def _numbers(g: Graph, at: dict):
-    from .errors import DeclarationError
     from .numeric import _as2d, complete_values, evaluate, given_point, parse_value, require_finite
 
     from .decls import canonical_name

@@ -8,8 +8,6 @@ differentials dX of the chosen variables; every other symbol is a constant.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from . import expr as E
 from . import functions
 from .errors import DerivationError

@@ -274,8 +274,6 @@ def batch_label(rule: Rule, chosen: list, n: int, rows: int = 1) -> tuple:
 def run(optimizer: Optimizer, gradient_at, weights: dict, n: int, steps: int, batch=None, order=None) -> list:
     """`steps` steps from `weights`. gradient_at(weights, [observations]) → (loss, grads, passes): the mean
     over the chosen observations (the course's ∇L = 1/n Σ ∇L_i)."""
-    import numpy as np
-
     from .numeric import _as2d
 
     current = {k: _as2d(v).copy() for k, v in weights.items()}

@@ -5,13 +5,13 @@ import dataclasses
 import re
 
 from . import expr as E
+from .abstract import CAPITAL
 from .decls import Decls, is_greek, pretty_name
 from .errors import MatcalcError, ParseError, ShapeError
 from .latex_input import bold_names, from_latex, looks_like_latex
 from .shapes import kinds_from_context
-from .abstract import CAPITAL
-from .syntax import (MAX_DEPTH, Raw, walk_raw, course_spellings, depth, make_transformer, pair_norm_bars, parser,
-                     snippet, syntax_error)
+from .syntax import (MAX_DEPTH, Raw, course_spellings, depth, make_transformer, pair_norm_bars, parser, snippet,
+                     syntax_error, walk_raw)
 from .walk import symbols_in
 
 MAX_INPUT = 20_000
@@ -34,20 +34,11 @@ def _names_the_function(text: str) -> bool:
     return name not in FUNCTIONS
 
 
-def _top_level_equals(text: str) -> int:
-    """The `=` signs outside braces (`\\sum_{i=1}^n` has one inside)."""
-    depth = count = 0
-    for ch in text:
-        depth += (ch == "{") - (ch == "}")
-        count += ch == "=" and depth == 0
-    return count
-
-
 def _without_left_side(text: str):
     """The text without a left-hand side `L(w) =` (the course writes definitions so), and
     that left-hand side; `dL = …` and `∇f = …` are claims' forms, left to check."""
     m = _LEFT_SIDE.match(text)
-    if not m or _top_level_equals(text) != 1 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
+    if not m or len(top_level_parts(text)) != 2 or re.match(r"\s*(d|∂|∇|grad)", m.group(0)):
         return text, ""
     return text[m.end():], m.group(0)[:-1]
 

@@ -814,8 +814,6 @@ def _infer_with_observations(raw: Raw, text: str, decls: Decls, differentials: s
     with the fewest changes, preferring a scalar result (a loss), then vectors for the
     names earlier in the alphabet (x_i a vector and y_i a scalar, as the course writes).
     """
-    import copy
-
     limits, bases = _sums_in(raw)
 
     def attempt(observation_kinds, tree):
