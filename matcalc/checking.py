@@ -165,7 +165,7 @@ def _what(kind: str, wrt: str) -> str:
 # The course writes an answer with its left-hand side: `df = …`, `dL = …`, `dX^{-1} = …`,
 # `d(\det X) = …` (a differential), `∇f = …`, `∇_w L = …`, `grad f = …`, `∂L/∂W = …`,
 # `dL/dW = …`, `\frac{\partial \mathcal{L}}{\partial X} = …` (a gradient), or a name
-# (`f'(x) = …`, `H = …`, `\mathfrak{J} = …`); a chain `a = b = c` is judged by its last part.
+# (`f'(x) = …`, `\mathfrak{J} = …`); a chain `∇f = a = b` is judged part by part (_check_chain).
 _GRADIENT_LHS = re.compile(
     r"^\s*(?:∇|\\nabla|grad\b|(?:∂|d|\\partial)\s*\S+?\s*/\s*(?:∂|d|\\partial)|\\frac\s*\{\s*(?:∂|d|\\partial))"
 )
