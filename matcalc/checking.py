@@ -200,7 +200,8 @@ def claim_form(text: str):
 def _mentions_differential(text: str, name: str) -> bool:
     from .decls import canonical_name
 
-    words = re.findall(r"(?<![A-Za-z0-9_\u0370-\u03ff])d\s*(?:\\mathrm\{d\})?\\?([A-Za-z\u0370-\u03ff]\w*)", text)
+    words = re.findall(r"(?:\\mathrm\{d\}|\\operatorname\{d\}|(?<![A-Za-z0-9_\u0370-\u03ff{])d)\s*\\?"
+                       r"([A-Za-z\u0370-\u03ff]\w*)", text)
     return any(canonical_name(w) == name for w in words)
 
 

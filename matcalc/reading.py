@@ -117,6 +117,17 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
         raise ParseError(f"the expression is too long ({len(text)} characters; the limit is {MAX_INPUT})")
     if not text.strip():
         raise ParseError("the expression is empty")
+    cyrillic = re.search(r"[\u0400-\u04ff][\u0400-\u04ff\s\w]*", text)
+    if cyrillic:
+        raise ParseError(f"`{cyrillic.group(0).strip()}`: write only the formula; say what a name is with "
+                         f"scalar=x, vector=x or matrix=X (`где x скаляр` is scalar=x)")
+    text = re.sub(r"(?:\s|\\[,;.!]|[.,;])+$", "", text)  # the sentence's full stop or comma, as printed
+    text = re.sub(r"(·|\\cdot|\*)\s*-", r"\1 (-1) ", text)  # a · -b (a minus right after a product sign)
+    parts = top_level_parts(text)
+    if len(parts) == 2 and re.match(r"\s*(∇|\\nabla|grad\b)", parts[0]):  # ∇f = (A + Aᵀ) x: a gradient given
+        if notes is not None:
+            notes.append(f"`{parts[0].strip()} =` names the expression: the right-hand side is differentiated")
+        text = parts[1]
     if re.match(r"\s*(∇|grad\s+of\b|grad_|nabla)", text):
         raise ParseError(
             "write only the expression and name the variable with wrt=x: "

@@ -486,3 +486,9 @@ def test_an_observation_outside_its_sum_in_a_claim_is_named():
 ])
 def test_claim_forms_probed_adversarially(expr, wrt, claim, right, decls):
     assert bool(matcalc.check(expr, wrt, claim, **decls)) is right, claim
+
+
+def test_mathrm_d_differentials_as_chapter_8_prints_them():
+    expr = "L(w) = (y - Xw)^{\\mathsf{T}}(y - Xw)"
+    assert matcalc.check(expr, "w", "\\mathrm{d} L = -2(y - Xw)^{\\mathsf{T}} X \\mathrm{d} w")
+    assert not matcalc.check(expr, "w", "\\mathrm{d} L = 2(y - Xw)^{\\mathsf{T}} X \\mathrm{d} w")

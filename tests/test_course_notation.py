@@ -347,3 +347,22 @@ def test_a_function_on_the_left_is_compared_not_dropped():
     with pytest.raises(MatcalcError, match="not equal"):
         matcalc.diff("sigmoid(x) = 1/(1 + exp(x))", "x", scalar="x")
     assert verify(matcalc.diff("sigmoid(x) = 1/(1 + exp(-x))", "x", scalar="x")).passed
+
+
+@pytest.mark.parametrize("printed,plain,wrt,decls", [
+    ("(y - Xw)^T (y - Xw) + \\lambda w^T w,", "(y - X w)^T (y - X w) + lambda w^T w", "w", {}),  # a comma
+    ("x^T A x.", "x^T A x", "x", {}),  # the sentence's full stop
+    ("\\nabla f = (A + A^T) x", "(A + A^T) x", "x", {}),  # a gradient given with its name
+    ("\\frac{1}{1+\\exp(-y x)} \\cdot -y \\exp(-y x)", "-y exp(-y x) / (1 + exp(-y x))", "x", {"scalar": "x,y"}),
+])
+def test_printed_punctuation_and_names(printed, plain, wrt, decls):
+    r = matcalc.diff(printed, wrt, **decls)
+    assert verify(r).passed
+    p = matcalc.diff(plain, wrt, **decls)
+    sizes, env = sample_point([r.derivatives[0].expr, p.derivatives[0].expr], np.random.default_rng(1))
+    np.testing.assert_allclose(evaluate(r.derivatives[0].expr, env, sizes), evaluate(p.derivatives[0].expr, env, sizes))
+
+
+def test_words_in_russian_name_the_declaration():
+    with pytest.raises(MatcalcError, match="scalar=x"):
+        matcalc.parse("f(x) = x^2, где x скаляр")
