@@ -23,7 +23,7 @@ from .decls import Decls
 from .errors import DeclarationError, MatcalcError, NotSquare, ShapeError
 from .numeric import NoValidPoint, evaluate
 from .reading import parse as _parse
-from .reading import top_level_parts
+from .reading import top_level_parts, unwrap_environments
 from .reading import symbols_of
 from .walk import distinct_nodes
 from .simplify import equal
@@ -169,7 +169,7 @@ def _what(kind: str, wrt: str) -> str:
 _GRADIENT_LHS = re.compile(
     r"^\s*(?:∇|\\nabla|grad\b|(?:∂|d|\\partial)\s*\S+?\s*/\s*(?:∂|d|\\partial)|\\frac\s*\{\s*(?:∂|d|\\partial))"
 )
-_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\\]|[A-Za-z\u0370-\u03ff])")
+_DIFFERENTIAL_LHS = re.compile(r"^\s*(?:d|\\mathrm\{d\}|\\operatorname\{d\})\s*(?!et\b|et\s|iag)(?:[(\[\\]|[A-Za-z\u0370-\u03ff])")
 
 
 # second order: `d^2L =`, `d²f =` (the second differential), `H =`, `∇²f =`, `\nabla^2 f =`,
@@ -317,7 +317,7 @@ def check(expr: str, wrt: str, claim: str, decls: Decls | None = None, *, seed: 
     lowercase names read as vectors are scalars (`1 - tanh(t)^2` for `tanh(t)`, the course's
     scalar label y in `-log σ(y wᵀx)`), is judged under that reading, which the verdict names."""
     decls = Decls.from_arguments(decls, kw)
-    claim = _claim_definitions(claim)
+    claim = _claim_definitions(unwrap_environments(claim))
     parts = top_level_parts(claim)
     if len(parts) > 2 or (len(parts) == 2 and claim_form(claim)[1] is None and not _is_name(parts[0])):
         return _check_chain(expr, wrt, parts, decls, seed)
@@ -509,11 +509,16 @@ def _claim_definitions(claim: str) -> str:
     return claim if inlined == rest else f"{head}={inlined}"
 
 
+_UNEVALUATED = re.compile(r"\s*(?:d|\\mathrm\{d\})\s*[(\[]")  # d(xᵀx), d[…]: the differential still to take
+
+
 def _check_chain(expr, wrt, parts, decls, seed) -> CheckReport:
     """A claim `∇f = 3X = 2X` (or `a = b` with no name on the left): every part is judged, and
     the claim is right only if each one is (the first wrong part is the verdict)."""
     lhs = parts[0] if (claim_form(parts[0] + "= 0")[1] is not None or _is_name(parts[0])) else None
-    claims = [f"{lhs}={p}" for p in parts[1:]] if lhs is not None else parts
+    bodies = parts[1:] if lhs is not None else parts
+    stated = [p for p in bodies if not _UNEVALUATED.match(p)] or bodies  # `d(xᵀx)`: a step, not a value
+    claims = [f"{lhs}={p}" for p in stated] if lhs is not None else stated
     last = None
     for c in claims:
         last = check(expr, wrt, c, decls, seed=seed)

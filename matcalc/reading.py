@@ -46,6 +46,14 @@ def _without_left_side(text: str):
 _GOAL = re.compile(r"\s*(?:\\rightarrow|\\to|→|->)\s*\\?(?:min|max|arg\s*min|arg\s*max)(?![A-Za-z(]|\s*\().*$", re.S)
 
 
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{\s*(?:split|aligned|align\*?|equation\*?|gather\*?)\s*\}|&|\\\\")
+
+
+def unwrap_environments(text: str) -> str:
+    """A derivation typeset as `\\begin{split} f &= … \\\\ &= … \\end{split}` is the chain f = … = …"""
+    return _ENVIRONMENT.sub(" ", text) if "\\begin" in text else text
+
+
 def top_level_parts(text: str) -> list:
     """The text split at its `=` signs outside brackets (`\\sum_{i=1}^n` keeps its own)."""
     parts, depth, last = [], 0, 0
@@ -121,6 +129,7 @@ def parse(text: str, decls: Decls | None = None, differentials=(), shape=None, l
     if cyrillic:
         raise ParseError(f"`{cyrillic.group(0).strip()}`: write only the formula; say what a name is with "
                          f"scalar=x, vector=x or matrix=X (`где x скаляр` is scalar=x)")
+    text = unwrap_environments(text)
     text = re.sub(r"(?:\s|\\[,;.!]|[.,;])+$", "", text)  # the sentence's full stop or comma, as printed
     text = re.sub(r"(·|\\cdot|\*)\s*-", r"\1 (-1) ", text)  # a · -b (a minus right after a product sign)
     parts = top_level_parts(text)

@@ -492,3 +492,12 @@ def test_mathrm_d_differentials_as_chapter_8_prints_them():
     expr = "L(w) = (y - Xw)^{\\mathsf{T}}(y - Xw)"
     assert matcalc.check(expr, "w", "\\mathrm{d} L = -2(y - Xw)^{\\mathsf{T}} X \\mathrm{d} w")
     assert not matcalc.check(expr, "w", "\\mathrm{d} L = 2(y - Xw)^{\\mathsf{T}} X \\mathrm{d} w")
+
+
+@pytest.mark.parametrize("expr,wrt,claim,right", [
+    ("-2X^T(y - Xw)", "w", "d[-2X^{\\mathsf{T}}(y - Xw)] = 2X^{\\mathsf{T}}X dw", True),
+    ("x^T x", "x", "\\begin{aligned} df &= d(x^T x) \\\\ &= 2 x^T dx \\end{aligned}", True),
+    ("x^T x", "x", "df = d(x^T x) = 3 x^T dx", False),
+])
+def test_derivations_typeset_as_chains(expr, wrt, claim, right):
+    assert bool(matcalc.check(expr, wrt, claim)) is right
