@@ -6,8 +6,6 @@ a scalar variable) → simplify. The result prints in every notation and evaluat
 """
 from __future__ import annotations
 
-import re
-
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -544,52 +542,13 @@ def prepare(expr: str, wrt, decls: Decls | None, kw: dict, named: dict | None = 
     parse_notes: list = []
     named = {} if named is None else named
     if isinstance(expr, str):
-        f = _parse(_definitions_inlined(expr, parse_notes), decls, notes=parse_notes, named=named)
+        from .program import inline_definitions
+
+        f = _parse(inline_definitions(expr, parse_notes), decls, notes=parse_notes, named=named)
     else:
         f = as_expr(expr)
     variables, notes = resolve_variables(f, wrt, decls, named)
     return f, variables, parse_notes + notes + rank_notes(f)
-
-
-def _definitions_inlined(text: str, notes: list) -> str:
-    """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
-    intermediates substituted into the last statement (backprop keeps them as its schedule)."""
-    from .program import inline, is_definition, plain_statements, split_statements
-
-    text = _where_first(text)
-    if len(split_statements(text)) < 2:
-        return text
-    parts = plain_statements(text)
-    if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
-        return text  # one expression (over several lines, perhaps)
-    statements, whole = inline(text)
-    names = ", ".join(name for name, _ in statements[:-1])
-    notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
-                 f"statement (backprop keeps named intermediates as its schedule)")
-    return whole
-
-
-_WHERE = re.compile(r"\s*(?:,\s*(?:where\b|\\text\{\s*where\s*\})?|where\b|\\text\{\s*where\s*\})\s*(?:\\quad\s*)?")
-_DEFINES = re.compile(r"[^\W\d][\w{}\\^]*\s*=(?!=)")
-
-
-def _where_first(text: str) -> str:
-    """`-(y ln p + (1 - y) ln(1 - p)), p = σ(w x)` (definitions after the loss, as books write
-    them, also `where p = …`; several: `xᵀAx, A = BᵀB, B = C + D`) → `B = …; A = …; xᵀAx`:
-    each definition before the statements that use it."""
-    pieces, depth, last = [], 0, 0
-    for k, ch in enumerate(text):
-        depth += (ch in "([{") - (ch in ")]}")
-        if depth or ch not in ",w\\":
-            continue
-        m = _WHERE.match(text, k)
-        if m and m.end() > k and _DEFINES.match(text, m.end()) and (pieces or "=" not in text[:k]):
-            pieces.append(text[last:k])
-            last = m.end()
-    if not pieces:
-        return text
-    pieces.append(text[last:])
-    return "; ".join(reversed(pieces[1:])) + "; " + pieces[0]
 
 
 def as_expr(expr) -> E.Expr:

@@ -499,13 +499,13 @@ def _is_name(text: str) -> bool:
 
 def _claim_definitions(claim: str) -> str:
     """`df = tr(Gᵀ dX), G = 2X` (or `where G = 2X`): the definitions substituted into the claim."""
-    from .api import _definitions_inlined
+    from .program import inline_definitions
 
     parts = top_level_parts(claim)
     if len(parts) < 3:
-        return _definitions_inlined(claim, []) if len(parts) == 2 and "," in parts[0] else claim
+        return inline_definitions(claim, []) if len(parts) == 2 and "," in parts[0] else claim
     head, rest = parts[0], "=".join(parts[1:])
-    inlined = _definitions_inlined(rest, [])
+    inlined = inline_definitions(rest, [])
     return claim if inlined == rest else f"{head}={inlined}"
 
 

@@ -143,6 +143,45 @@ def _replace_name(text: str, name: str, by: str) -> str:
     return text
 
 
+def inline_definitions(text: str, notes: list) -> str:
+    """`ŷ = X w; L = (y - ŷ)^T (y - ŷ)` for diff, check, hessian and solve: the named
+    intermediates substituted into the last statement (backprop keeps them as its schedule)."""
+    text = where_first(text)
+    if len(split_statements(text)) < 2:
+        return text
+    parts = plain_statements(text)
+    if len(parts) < 2 or not all(is_definition(p) for p in parts[:-1]):
+        return text  # one expression (over several lines, perhaps)
+    statements, whole = inline(text)
+    names = ", ".join(name for name, _ in statements[:-1])
+    notes.append(f"{names} {'is' if len(statements) == 2 else 'are'} substituted into the last "
+                 f"statement (backprop keeps named intermediates as its schedule)")
+    return whole
+
+
+_WHERE = re.compile(r"\s*(?:,\s*(?:where\b|\\text\{\s*where\s*\})?|where\b|\\text\{\s*where\s*\})\s*(?:\\quad\s*)?")
+_DEFINES = re.compile(r"[^\W\d][\w{}\\^]*\s*=(?!=)")
+
+
+def where_first(text: str) -> str:
+    """`-(y ln p + (1 - y) ln(1 - p)), p = σ(w x)` (definitions after the loss, as books write
+    them, also `where p = …`; several: `xᵀAx, A = BᵀB, B = C + D`) → `B = …; A = …; xᵀAx`:
+    each definition before the statements that use it."""
+    pieces, depth, last = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth or ch not in ",w\\":
+            continue
+        m = _WHERE.match(text, k)
+        if m and m.end() > k and _DEFINES.match(text, m.end()) and (pieces or "=" not in text[:k]):
+            pieces.append(text[last:k])
+            last = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "; ".join(reversed(pieces[1:])) + "; " + pieces[0]
+
+
 class Program:
     """The statements read: the inlined loss `f`, and the definitions as (Symbol, Expr)."""
 

@@ -414,14 +414,18 @@ def layer_backward(layer: str, input_value, upstream, weights=None):
         raise DeclarationError(
             f"the upstream gradient has {g.size} entries but the input has {x.size}: they must match")
     g = g.reshape(x.shape)
-    if layer == "softmax":
-        e = np.exp(x - x.max())
-        s = e / e.sum()
-        return s, s * (g - s @ g), "forward: s = exp(x) / Σ exp(x); backward: s ⊙ (upstream − sᵀ upstream)"
+    if layer == "softmax":  # row-wise: a batch has one observation per row, as the course writes X
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        s = e / e.sum(axis=-1, keepdims=True)
+        return s, s * (g - (s * g).sum(axis=-1, keepdims=True)), \
+            "forward: s = exp(x) / Σ exp(x) (each row); backward: s ⊙ (upstream − sᵀ upstream)"
     record = functions.lookup(layer)
     if record is None or not record.activation:
+        loss = " (a loss is not a layer: differentiate it, e.g. matcalc diff \"(y - t)^2\" --wrt t " \
+               "--scalar y,t --at t=1 y=0, or run the whole network with matcalc backprop)" \
+            if layer.lower() in ("mse", "logloss", "loss", "bce", "crossentropy", "cross_entropy", "ce") else ""
         raise DeclarationError(f"unknown layer {layer!r}: use linear, softmax, or one of "
-                               f"{', '.join(functions.activations())}")
+                               f"{', '.join(functions.activations())}{loss}")
     layer = record.name
     from .numeric import evaluate
 

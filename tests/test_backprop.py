@@ -178,3 +178,26 @@ def test_backprop_with_an_abstract_activation_says_the_check_was_skipped():
     r = CliRunner().invoke(main, ["backprop", "1/2 (y - f(W_2 f(W_1 x)))^T (y - f(W_2 f(W_1 x)))",
                                   "--wrt", "W_1,W_2"])
     assert r.exit_code == 0 and "check: skipped" in r.output, r.output
+
+
+def test_softmax_layer_on_a_batch_is_row_wise():
+    """The problem book's softmax exercise feeds two observations (rows) at once."""
+    import numpy as np
+
+    from matcalc.schedule import layer_backward
+
+    x = np.array([[1.0, -2.0, 0.0], [0.5, -1.0, 0.0]])
+    g = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    out, down, _ = layer_backward("softmax", x, g)
+
+    def loss(z):  # Σ upstream ⊙ softmax(z), softmax over each row
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return float(np.sum(g * e / e.sum(axis=1, keepdims=True)))
+
+    h, numeric = 1e-6, np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        dz = np.zeros_like(x)
+        dz[idx] = h
+        numeric[idx] = (loss(x + dz) - loss(x - dz)) / (2 * h)
+    np.testing.assert_allclose(down, numeric, atol=1e-8)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
