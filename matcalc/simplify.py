@@ -348,12 +348,33 @@ RULES = (
 )
 
 
+# The node types each rule can change (its first test): a node is offered only the rules for its
+# type, in their order, so a pass does not call every rule on every node.
+_RULE_TYPES = {
+    push_transpose: (E.Transpose,), inverse_of_product: (E.Inverse,), linear_through: (E.Trace, E.Sum),
+    trace_to_scalar: (E.Trace,), sum_of_hadamard: (E.Sum,), det_rules: (E.Det,), sigmoid_identity: (E.Power, E.Hadamard, E.MatMul),
+    sign_over_abs: (E.Hadamard, E.MatMul), merge_diagonals: (E.MatMul, E.Add), orient_scalar: (E.MatMul,),
+    commutation_right: (E.MatMul,), log_softmax: (E.Func,), log_sigmoid: (E.Func,),
+    log_one_minus_sigmoid: (E.Func,), inner_with_hadamard: (E.MatMul,), sign_out_of_sum: (E.MatMul,),
+    constants_out_of_sum: (E.SumOver,),
+}
+_BY_TYPE: dict = {}
+
+
+def _rules_for(rules: tuple, node_type) -> tuple:
+    key = (rules, node_type)
+    got = _BY_TYPE.get(key)
+    if got is None:
+        got = _BY_TYPE[key] = tuple(r for r in rules if node_type in _RULE_TYPES.get(r, (node_type,)))
+    return got
+
+
 def _rewrite(e: E.Expr, rules, memo: dict, record: list | None) -> E.Expr:
     """Children first; then the first rule that applies, and the result rewritten again.
     Each rule that fires is appended to `record` (when given): steps.py shows them."""
 
     def apply(n):
-        for rule in rules:
+        for rule in _rules_for(rules, type(n)):
             r = rule(n)
             if r is not n and r != n:
                 if record is not None:
@@ -442,6 +463,8 @@ def sort_terms(e):
     return e
 
 
+_RULE_TYPES.update({expand_products: (E.MatMul, E.Hadamard, E.Kron), rotate_trace: (E.Trace,),
+                    sort_terms: (E.Add,)})
 NORMAL_RULES = RULES + (expand_products, rotate_trace, sort_terms)
 
 

@@ -48,3 +48,26 @@ def test_normal_form_is_idempotent_and_transposes_sit_on_leaves():
     n = normal_form(e)
     assert normal_form(n).key == n.key
     assert "T((" not in n.key and "T([" not in n.key
+
+
+# simplify offers each node only the rules for its type (simplify._RULE_TYPES): the same
+# result as offering every rule to every node, on random derivatives and their normal forms.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from random_exprs import DECLS, cases  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases())
+def test_rules_by_node_type_change_nothing(case):
+    import matcalc.simplify as S
+
+    r = matcalc.diff(case.text, case.wrt, **DECLS)
+    raw = r.raw_differential
+    by_type = (S.simplify(raw), S.normal_form(raw), S.expanded(raw))
+    everything, S._rules_for = S._rules_for, lambda rules, node_type: rules
+    try:
+        every_rule = (S.simplify(raw), S.normal_form(raw), S.expanded(raw))
+    finally:
+        S._rules_for = everything
+    assert by_type == every_rule, case.text
