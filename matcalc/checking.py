@@ -465,13 +465,8 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
                              f"symmetric part (G + Gᵀ)/2 is {what}")
             return report
 
-    exprs = [result.f, expected, claimed]
-    try:
-        points = _sample(exprs, seed, POINTS)
-    except NoValidPoint:
-        raise MatcalcError("could not find points where the expression and the claim are defined") from None
-    worst = max(_error_at(claimed, expected, p, sizes) for sizes, p in points)
-    if worst <= RTOL:
+    points, agree = _agrees_at_points(claimed, expected, result, seed)
+    if agree:
         report.correct = True
         report.reason = f"the claim is {what} (equal values at {len(points)} random points)"
         return report
@@ -485,6 +480,20 @@ def _check(expr: str, wrt: str, claim: str, decls: Decls, *, seed: int = 0,
                          f"assumes")
         report.notes.append(f"without that assumption {what} is {report.answer}")
         return report
+    return _diagnosed(report, claimed, expected, result, points, seed, what)
+
+
+def _agrees_at_points(claimed, expected, result, seed):
+    """(the sampled points, whether claim and answer agree at every one of them)."""
+    try:
+        points = _sample([result.f, expected, claimed], seed, POINTS)
+    except NoValidPoint:
+        raise MatcalcError("could not find points where the expression and the claim are defined") from None
+    return points, max(_error_at(claimed, expected, p, sizes) for sizes, p in points) <= RTOL
+
+
+def _diagnosed(report, claimed, expected, result, points, seed, what) -> CheckReport:
+    """A wrong claim: what is wrong with it where a diagnosis fits, and a small counterexample."""
     diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
     return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
 
@@ -502,8 +511,8 @@ def _claim_definitions(claim: str) -> str:
     from .program import inline_definitions
 
     parts = top_level_parts(claim)
-    if len(parts) < 3:
-        return inline_definitions(claim, []) if len(parts) == 2 and "," in parts[0] else claim
+    if len(parts) < 3:  # `tr(Gᵀ dX) where G = 2X`, or no definition at all (returned as it is)
+        return inline_definitions(claim, []) if len(parts) == 2 else claim
     head, rest = parts[0], "=".join(parts[1:])
     inlined = inline_definitions(rest, [])
     return claim if inlined == rest else f"{head}={inlined}"
@@ -574,16 +583,12 @@ def _check_second_order(expr, wrt, claim, body, form, decls, seed) -> CheckRepor
     if equal(claimed, expected):
         report.correct, report.reason = True, f"the claim is {what} (equal normal forms)"
         return report
-    try:
-        points = _sample([result.f, expected, claimed], seed, POINTS)
-    except NoValidPoint:
-        raise MatcalcError("could not find points where the expression and the claim are defined") from None
-    if max(_error_at(claimed, expected, p, sizes) for sizes, p in points) <= RTOL:
+    points, agree = _agrees_at_points(claimed, expected, result, seed)
+    if agree:
         report.correct = True
         report.reason = f"the claim is {what} (equal values at {len(points)} random points)"
         return report
-    diagnosis, words = _diagnose(claimed, expected, result, points, seed, what)
-    return _wrong(report, diagnosis, words, _counterexample(claimed, expected, result, seed))
+    return _diagnosed(report, claimed, expected, result, points, seed, what)
 
 
 def _agrees(a: E.Expr, b: E.Expr, result: Result, seed: int) -> bool:

@@ -271,7 +271,7 @@ def _implicit_sums(raw: Raw, text: str, decls: Decls):
                      f"to say so; sum(…) of one observation's entries would not contain {index})")
         return Raw("sumover", [body], start, end, (index, "n"))  # the size n, as for sum_i
 
-    sigma_count = sum(1 for r in walk_raw(raw) if r.op == "sym" and r.data == "Sigma")
+    sigma_count = sum(1 for r in walk_raw(raw) if r.op == "sym" and r.data == "Sigma") if "Σ" in text else 0
 
     def visit(r: Raw, bound: frozenset) -> Raw:
         inner = bound | {r.data[0]} if r.op == "sumover" else bound
@@ -300,9 +300,10 @@ def _capital_functions(raw: Raw, text: str) -> list:
     matrix F times (W x); an error when the same name is also used as a matrix."""
     called = {r.data for r in walk_raw(raw) if r.op == "call" and CAPITAL.match(r.data or "")}
     notes = []
+    written = {r.data for r in walk_raw(raw) if r.op == "sym"} if called else set()
     for name in sorted(called):
         shown = pretty_name(name)
-        if any(r.op == "sym" and r.data == name for r in walk_raw(raw)):
+        if name in written:
             raise ParseError(f"`{shown}` is used both as a function {shown}(…) and as a matrix: declare "
                              f"matrix={shown} to read {shown}(…) as the product {shown}·(…)")
         notes.append(f"`{shown}(…)` is read as an elementwise function {shown} with no formula (the "

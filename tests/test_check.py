@@ -479,6 +479,8 @@ def test_an_observation_outside_its_sum_in_a_claim_is_named():
     ("tr(X^T X)", "X", "∇f = 2X = 2 X", True, {}),
     ("tr(X^T X)", "X", "df = tr(G^T dX), G = 2X", True, {}),
     ("tr(X^T X)", "X", "df = tr(G^T dX) where G = 2X", True, {}),
+    ("tr(X^T X)", "X", "tr(G^T dX) where G = 2X", True, {}),
+    ("tr(X^T X)", "X", "tr(G^T dX) where G = 3X", False, {}),
     ("x^T A x", "x", "dist = (A + A^T) x", True, {}),  # a name starting with d, no dx: the gradient
     ("1/2 tr((X W - Y)^T (X W - Y))", "W", "dW = X^T (X W - Y)", True, {}),
     ("x^3", "x", "d^2f/dx^2 = 6x", True, {"scalar": "x"}),
