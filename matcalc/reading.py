@@ -312,7 +312,7 @@ def _capital_functions(raw: Raw, text: str) -> list:
     return notes
 
 
-_SCALAR_CALLS = {"tr", "trace", "Tr", "det", "sum", "logsumexp", "norm", "norm1"}
+_SCALAR_CALLS = {name for name, call in E.CALLS.items() if call.result == "scalar"} | {"norm", "norm1"}
 
 
 def _ends_argument(function: str, factor: Raw) -> bool:
